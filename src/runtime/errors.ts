@@ -1,0 +1,160 @@
+/**
+ * The error catalogue. Every error the library raises is a GitOpsError with a stable `code`.
+ * Codes of the storage and API kind follow the Kubernetes Status reasons, so a caller that
+ * knows Kubernetes knows what they mean; the decoder adds its own, each tied to a location.
+ */
+
+export const ErrorCodes = {
+  // Kubernetes Status reasons.
+  NotFound: 'NotFound',
+  AlreadyExists: 'AlreadyExists',
+  Conflict: 'Conflict',
+  Invalid: 'Invalid',
+  BadRequest: 'BadRequest',
+  Unauthorized: 'Unauthorized',
+  Forbidden: 'Forbidden',
+  Timeout: 'Timeout',
+  TooManyRequests: 'TooManyRequests',
+  Gone: 'Gone',
+  InternalError: 'InternalError',
+  ServiceUnavailable: 'ServiceUnavailable',
+  MethodNotAllowed: 'MethodNotAllowed',
+  UnsupportedMediaType: 'UnsupportedMediaType',
+  RequestEntityTooLarge: 'RequestEntityTooLarge',
+  // Lookups and finds.
+  Ambiguous: 'Ambiguous',
+  Aborted: 'Aborted',
+  // Scheme.
+  UnknownKind: 'UnknownKind',
+  UnknownVersion: 'UnknownVersion',
+  UnknownGroup: 'UnknownGroup',
+  ConversionFailed: 'ConversionFailed',
+  SchemeConflict: 'SchemeConflict',
+  InvalidSchema: 'InvalidSchema',
+  // Decoder and frames.
+  YamlSyntax: 'YamlSyntax',
+  JsonSyntax: 'JsonSyntax',
+  DuplicateKey: 'DuplicateKey',
+  FrameTooLarge: 'FrameTooLarge',
+  TooManyFrames: 'TooManyFrames',
+  AliasLimit: 'AliasLimit',
+  NotAnObject: 'NotAnObject',
+  MissingApiVersion: 'MissingApiVersion',
+  MissingKind: 'MissingKind',
+  MissingName: 'MissingName',
+  InvalidApiVersion: 'InvalidApiVersion',
+  UnknownField: 'UnknownField',
+  TypeMismatch: 'TypeMismatch',
+  UnsupportedContentType: 'UnsupportedContentType',
+  EditFailed: 'EditFailed',
+  // Filesystem and paths.
+  PathEscape: 'PathEscape',
+  InvalidName: 'InvalidName',
+  IoError: 'IoError',
+  // Git, forge, cluster.
+  GitError: 'GitError',
+  HostKeyMismatch: 'HostKeyMismatch',
+  AuthFailed: 'AuthFailed',
+  PushRejected: 'PushRejected',
+  Unreachable: 'Unreachable',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Where an error is, as precisely as it is known. Lines and columns are 1-based. */
+export interface ErrorDetails {
+  /** JSON-pointer-like path of the field, e.g. `.spec.template.spec.containers[0].image`. */
+  field?: string;
+  file?: string;
+  /** 0-based index of the document (frame) in its file or stream. */
+  document?: number;
+  line?: number;
+  column?: number;
+  /** The object the error is about, in ObjectKey string form. */
+  object?: string;
+  /** Anything else worth reporting; never secrets. */
+  [extra: string]: unknown;
+}
+
+export interface GitOpsErrorOptions {
+  details?: ErrorDetails;
+  cause?: unknown;
+  /** Further problems of the same operation, e.g. every schema violation of one object. */
+  causes?: GitOpsError[];
+}
+
+export class GitOpsError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+  readonly causes: readonly GitOpsError[];
+
+  constructor(code: ErrorCode, message: string, options: GitOpsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GitOpsError';
+    this.code = code;
+    this.details = options.details ?? {};
+    this.causes = options.causes ?? [];
+  }
+
+  /** `file:line:column: code: message`, with the parts that are known. */
+  format(): string {
+    return formatProblem(this);
+  }
+
+  /** A copy with more details (e.g. the file, once a caller above knows it). */
+  withDetails(details: ErrorDetails): GitOpsError {
+    const copy = new GitOpsError(this.code, this.message, {
+      details: { ...this.details, ...details },
+      cause: this.cause,
+      causes: this.causes.map((c) =>
+        c.withDetails({ ...details, ...c.details, file: details.file ?? c.details.file }),
+      ),
+    });
+    copy.stack = this.stack;
+    return copy;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: ErrorDetails } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isGitOpsError(err: unknown, code?: ErrorCode): err is GitOpsError {
+  return err instanceof GitOpsError && (code === undefined || err.code === code);
+}
+
+/** Formats one problem as `file:line:column: code: message` (missing parts left out). */
+export function formatProblem(err: { code: string; message: string; details?: ErrorDetails }): string {
+  const d = err.details ?? {};
+  const where: string[] = [];
+  if (d.file !== undefined) where.push(d.file);
+  if (d.line !== undefined) {
+    where.push(String(d.line));
+    if (d.column !== undefined) where.push(String(d.column));
+  }
+  const prefix = where.length > 0 ? `${where.join(':')}: ` : '';
+  const field = d.field !== undefined && !err.message.includes(d.field) ? ` (at ${d.field})` : '';
+  return `${prefix}${err.code}: ${err.message}${field}`;
+}
+
+/** Every problem an error stands for: itself, or the list it carries. */
+export function flattenProblems(err: GitOpsError): GitOpsError[] {
+  return err.causes.length > 0 ? err.causes.flatMap(flattenProblems) : [err];
+}
+
+/** Wraps anything thrown into a GitOpsError, keeping the original as the cause. */
+export function toGitOpsError(err: unknown, code: ErrorCode = ErrorCodes.InternalError): GitOpsError {
+  if (err instanceof GitOpsError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new GitOpsError(code, message, { cause: err });
+}
+
+/** Creates a typed error; a short-hand used across the layers. */
+export function gitopsError(
+  code: ErrorCode,
+  message: string,
+  details?: ErrorDetails,
+  cause?: unknown,
+): GitOpsError {
+  return new GitOpsError(code, message, { details, cause });
+}

@@ -1,0 +1,114 @@
+/**
+ * What an unquoted YAML scalar means to the Kubernetes API server. The server reads YAML
+ * through go-yaml v2, i.e. YAML 1.1: `on`/`yes`/`y` are booleans, `0755` is octal, `1_000` is
+ * an integer, timestamps stay strings (they are decoded into untyped maps). We read values
+ * the same way so that a value means to us what it means to the cluster, and we quote any
+ * string that a YAML 1.1 or 1.2 reader would take for something else.
+ */
+import jsYaml from 'js-yaml';
+
+const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
+const TRUES = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']);
+const FALSES = new Set(['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']);
+
+// go-yaml v2 hands an underscore-free plain scalar to strconv.ParseInt(s, 0, 64).
+const INT_RE = /^[-+]?(?:0[bB][01]+|0[oO][0-7]+|0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/;
+const FLOAT_RE = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+const INF_RE = /^[-+]?\.(?:inf|Inf|INF)$/;
+const NAN_RE = /^\.(?:nan|NaN|NAN)$/;
+
+function parseInteger(text: string): number | undefined {
+  const plain = text.replaceAll('_', '');
+  if (!INT_RE.test(plain)) return undefined;
+  let sign = 1;
+  let body = plain;
+  if (body.startsWith('-') || body.startsWith('+')) {
+    if (body.startsWith('-')) sign = -1;
+    body = body.slice(1);
+  }
+  let value: number;
+  if (/^0[xX]/.test(body)) value = parseInt(body.slice(2), 16);
+  else if (/^0[bB]/.test(body)) value = parseInt(body.slice(2), 2);
+  else if (/^0[oO]/.test(body)) value = parseInt(body.slice(2), 8);
+  else if (body.length > 1 && body.startsWith('0')) value = parseInt(body.slice(1), 8);
+  else value = parseInt(body, 10);
+  return sign * value;
+}
+
+/** The value a plain (unquoted) scalar has for the API server. */
+export function resolvePlainScalar(text: string): null | boolean | number | string {
+  if (NULLS.has(text)) return null;
+  if (TRUES.has(text)) return true;
+  if (FALSES.has(text)) return false;
+  const int = parseInteger(text);
+  if (int !== undefined) return int;
+  if (FLOAT_RE.test(text.replaceAll('_', '')) && /[0-9]/.test(text))
+    return parseFloat(text.replaceAll('_', ''));
+  if (INF_RE.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
+  if (NAN_RE.test(text)) return NaN;
+  return text;
+}
+
+// YAML 1.2 core schema, and YAML 1.1 forms go-yaml does not read but other readers do
+// (sexagesimal numbers, timestamps): a string looking like any of them gets quoted.
+const CORE_12_NON_STRING =
+  /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
+const SEXAGESIMAL = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/;
+const TIMESTAMP =
+  /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?$/;
+
+/**
+ * True when `value` written as a plain scalar would be read back as something other than
+ * this same string by a YAML 1.1 or 1.2 reader (so it must be quoted).
+ */
+export function isAmbiguousPlainString(value: string): boolean {
+  if (resolvePlainScalar(value) !== value) return true;
+  return CORE_12_NON_STRING.test(value) || SEXAGESIMAL.test(value) || TIMESTAMP.test(value);
+}
+
+const t = jsYaml.types;
+
+const nullType = new jsYaml.Type('tag:yaml.org,2002:null', {
+  kind: 'scalar',
+  resolve: (data: string | null) => data === null || NULLS.has(data),
+  construct: () => null,
+  predicate: (obj: unknown) => obj === null,
+  represent: () => 'null',
+});
+
+const boolType = new jsYaml.Type('tag:yaml.org,2002:bool', {
+  kind: 'scalar',
+  resolve: (data: string | null) => data !== null && (TRUES.has(data) || FALSES.has(data)),
+  construct: (data: string) => TRUES.has(data),
+  predicate: (obj: unknown) => typeof obj === 'boolean',
+  represent: (obj: object) => String(obj),
+});
+
+const intType = new jsYaml.Type('tag:yaml.org,2002:int', {
+  kind: 'scalar',
+  resolve: (data: string | null) => data !== null && parseInteger(data) !== undefined,
+  construct: (data: string) => parseInteger(data),
+  predicate: (obj: unknown) => typeof obj === 'number' && Number.isInteger(obj),
+  represent: (obj: object) => String(obj),
+});
+
+const floatType = new jsYaml.Type('tag:yaml.org,2002:float', {
+  kind: 'scalar',
+  resolve: (data: string | null) => {
+    if (data === null) return false;
+    const v = resolvePlainScalar(data);
+    return typeof v === 'number' && parseInteger(data) === undefined;
+  },
+  construct: (data: string) => resolvePlainScalar(data),
+  predicate: (obj: unknown) => typeof obj === 'number' && !Number.isInteger(obj),
+  represent: (obj: object) => String(obj),
+});
+
+/**
+ * A js-yaml schema with Kubernetes' (go-yaml v2) meaning of plain scalars: YAML 1.1 booleans,
+ * integers and floats, merge keys, and no timestamp type (timestamps stay strings).
+ */
+export const KUBE_YAML_SCHEMA = jsYaml.FAILSAFE_SCHEMA.extend({
+  implicit: [nullType, boolType, intType, floatType, t.merge],
+  explicit: [t.binary, t.omap, t.pairs, t.set],
+});

@@ -1,0 +1,15 @@
+/**
+ * Kubernetes for tests: a real etcd, kube-apiserver and kube-controller-manager built from the
+ * Go module proxy and started on loopback, or the user's own cluster when a kubeconfig is given.
+ */
+export { ETCD_VERSION, KUBE_VERSION, ensureClusterBinaries } from './build.js';
+export type { BuildOptions, ClusterBinaries } from './build.js';
+export { startControlPlane } from './control-plane.js';
+export type { ControlPlane, StartOptions } from './control-plane.js';
+export { readKubeconfig, userKubeconfigPath } from './external-cluster.js';
+export { kubeRequest, kubeRequestOk } from './kube-request.js';
+export type { ClusterAccess, KubeRequestOptions, KubeResponse } from './kube-request.js';
+export { testNamespace } from './test-namespace.js';
+export type { TestNamespace } from './test-namespace.js';
+export { clusterSetupTimeoutMs, useCluster } from './use-cluster.js';
+export type { TestCluster } from './use-cluster.js';

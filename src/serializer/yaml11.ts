@@ -17,7 +17,12 @@ const FLOAT_RE = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
 const INF_RE = /^[-+]?\.(?:inf|Inf|INF)$/;
 const NAN_RE = /^\.(?:nan|NaN|NAN)$/;
 
+// go-yaml only tries numbers for scalars starting with one of these; checking first is also
+// what keeps the read path fast (most scalars are words).
+const NUMERIC_START = /^[-+.0-9]/;
+
 function parseInteger(text: string): number | undefined {
+  if (!NUMERIC_START.test(text)) return undefined;
   const plain = text.replaceAll('_', '');
   if (!INT_RE.test(plain)) return undefined;
   let sign = 1;
@@ -42,6 +47,7 @@ export function resolvePlainScalar(text: string): null | boolean | number | stri
   if (FALSES.has(text)) return false;
   const int = parseInteger(text);
   if (int !== undefined) return int;
+  if (!NUMERIC_START.test(text)) return text;
   if (FLOAT_RE.test(text.replaceAll('_', '')) && /[0-9]/.test(text))
     return parseFloat(text.replaceAll('_', ''));
   if (INF_RE.test(text)) return text.startsWith('-') ? -Infinity : Infinity;

@@ -1,0 +1,540 @@
+/**
+ * Frames: a YAML or JSON stream cut into its documents, each kept as the exact text it had,
+ * so that a file re-assembles byte for byte (`separator + text + terminator` of every frame,
+ * in order). Streams are cut incrementally: a 100 MB stream is never held whole.
+ */
+import { createReadStream } from 'node:fs';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes, GitOpsError } from '../runtime/errors.js';
+import { exceedsBytes, frameTooLarge, resolveLimits, tooManyFrames } from './limits.js';
+import type { Limits } from './limits.js';
+
+export type ContentType = 'yaml' | 'json';
+
+/** One document of a stream, with the text around it that belongs to the stream's framing. */
+export interface Frame {
+  /** 0-based position in its stream; comment-only documents count too. */
+  readonly index: number;
+  readonly contentType: ContentType;
+  /**
+   * What precedes the document: its `---` line (with a trailing comment, if any), a BOM,
+   * directives; for JSON the whitespace before the first value. Often empty.
+   */
+  readonly separator: string;
+  /** The document itself, as written. */
+  readonly text: string;
+  /** What follows the document: a YAML `...` line; for JSON the whitespace after the value. */
+  readonly terminator: string;
+  /** 1-based line in the source of the first character of `text`. */
+  readonly startLine: number;
+  /** 1-based column of that character (not 1 after `--- ` on the same line, or `{}{}`). */
+  readonly startColumn: number;
+  /** Offset of `text` in the source, in UTF-16 code units of the decoded text. */
+  readonly startOffset: number;
+}
+
+export interface FrameOptions {
+  /** Taken from the file extension when a path is given, else sniffed from the first character. */
+  contentType?: ContentType;
+  /** File name for error messages. */
+  file?: string;
+  limits?: Partial<Limits>;
+  signal?: AbortSignal;
+}
+
+/** Anything frames can be read from. A string is text; a file is given as `{ path }` or a file URL. */
+export type FrameSource =
+  string | Uint8Array | { path: string } | URL | AsyncIterable<string | Uint8Array> | NodeJS.ReadableStream;
+
+/** Incremental splitter: feed text with `push`, get the frames that became complete. */
+export interface FrameSplitter {
+  push(chunk: string): Frame[];
+  end(): Frame[];
+}
+
+const CONTENT_TYPES: Record<string, ContentType> = { '.yaml': 'yaml', '.yml': 'yaml', '.json': 'json' };
+
+/** The content type a file name stands for, or undefined for other extensions. */
+export function contentTypeOf(path: string): ContentType | undefined {
+  return CONTENT_TYPES[extname(path).toLowerCase()];
+}
+
+/** JSON when the first character that is not a BOM or whitespace opens an object or array. */
+export function sniffContentType(text: string): ContentType | undefined {
+  const match = /^\uFEFF?\s*(\S)/.exec(text);
+  if (match === null) return undefined;
+  return match[1] === '{' || match[1] === '[' ? 'json' : 'yaml';
+}
+
+/** The exact text the frames were cut from. */
+export function joinFrames(frames: Iterable<Frame>): string {
+  let out = '';
+  for (const f of frames) out += f.separator + f.text + f.terminator;
+  return out;
+}
+
+/** Cuts a whole text into frames (synchronously). */
+export function splitFrames(text: string, options: FrameOptions = {}): Frame[] {
+  const contentType = options.contentType ?? sniffContentType(text) ?? 'yaml';
+  const splitter = createFrameSplitter(contentType, options);
+  const frames = splitter.push(text);
+  for (const f of splitter.end()) frames.push(f);
+  return frames;
+}
+
+export function createFrameSplitter(contentType: ContentType, options: FrameOptions = {}): FrameSplitter {
+  const limits = resolveLimits(options.limits);
+  return contentType === 'json'
+    ? new JsonFrameSplitter(limits, options.file)
+    : new YamlFrameSplitter(limits, options.file);
+}
+
+/**
+ * Reads frames from any source, one at a time. Only the current frame (and the chunk it
+ * arrived in) is held in memory.
+ */
+export async function* readFrames(source: FrameSource, options: FrameOptions = {}): AsyncGenerator<Frame> {
+  if (typeof source === 'string') {
+    options.signal?.throwIfAborted();
+    yield* splitFrames(source, options);
+    return;
+  }
+  if (source instanceof Uint8Array) {
+    yield* splitFrames(new TextDecoder('utf-8', { ignoreBOM: true }).decode(source), options);
+    return;
+  }
+  let file = options.file;
+  let chunks: AsyncIterable<string | Uint8Array>;
+  let contentType = options.contentType;
+  if (source instanceof URL || isPathSource(source)) {
+    const path = source instanceof URL ? fileURLToPath(source) : source.path;
+    file ??= path;
+    contentType ??= contentTypeOf(file);
+    chunks = createReadStream(path, { highWaterMark: 256 * 1024 });
+  } else {
+    chunks = source as AsyncIterable<string | Uint8Array>;
+  }
+
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  let splitter: FrameSplitter | undefined;
+  let pending = '';
+  const feed = (text: string): Frame[] => {
+    if (splitter === undefined) {
+      pending += text;
+      // Until the first significant character arrives the content type is not known; a long
+      // run of blanks is not held for it.
+      const type = contentType ?? sniffContentType(pending) ?? (pending.length > 65_536 ? 'yaml' : undefined);
+      if (type === undefined) return [];
+      splitter = createFrameSplitter(type, { ...options, file });
+      text = pending;
+      pending = '';
+    }
+    return splitter.push(text);
+  };
+
+  try {
+    for await (const chunk of chunks) {
+      options.signal?.throwIfAborted();
+      yield* feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+    }
+    yield* feed(decoder.decode());
+    splitter ??= createFrameSplitter(contentType ?? 'yaml', { ...options, file });
+    if (pending !== '') yield* splitter.push(pending);
+    yield* splitter.end();
+  } catch (err) {
+    if (err instanceof GitOpsError) throw err;
+    if (options.signal?.aborted) {
+      throw new GitOpsError(ErrorCodes.Aborted, 'reading frames was aborted', {
+        details: { file },
+        cause: err,
+      });
+    }
+    throw new GitOpsError(ErrorCodes.IoError, `cannot read ${file ?? 'stream'}: ${(err as Error).message}`, {
+      details: { file },
+      cause: err,
+    });
+  }
+}
+
+function isPathSource(source: object): source is { path: string } {
+  return typeof (source as { path?: unknown }).path === 'string' && !(Symbol.asyncIterator in source);
+}
+
+/**
+ * Keeps the frames completed before a limit was passed: they are returned, and the error is
+ * thrown by the next call, so a reader gets every good document before the bad one.
+ */
+class SplitGuard {
+  private failure: unknown;
+  private failed = false;
+
+  run(step: (out: Frame[]) => void): Frame[] {
+    if (this.failed) throw this.failure;
+    const out: Frame[] = [];
+    try {
+      step(out);
+    } catch (err) {
+      this.failed = true;
+      this.failure = err;
+      if (out.length === 0) throw err;
+    }
+    return out;
+  }
+}
+
+const DASH = 45;
+const DOT = 46;
+const SPACE = 32;
+const TAB = 9;
+const CR = 13;
+const LF = 10;
+const HASH = 35;
+const PERCENT = 37;
+const BOM = 0xfeff;
+
+/** True when `buf` at `pos` holds `---` or `...` followed by a blank or the end of the line. */
+function isMarker(buf: string, pos: number, code: number): boolean {
+  if (buf.charCodeAt(pos + 1) !== code || buf.charCodeAt(pos + 2) !== code) return false;
+  const next = buf.charCodeAt(pos + 3);
+  return Number.isNaN(next) || next === SPACE || next === TAB || next === CR || next === LF;
+}
+
+/**
+ * Cuts YAML at `---` and `...` lines at column 0, which the YAML spec forbids inside a
+ * document's content, so no parse is needed. Comment-only stretches stay frames of their own
+ * (they round-trip but hold no object). Directives (`%YAML`) and a BOM go into the separator.
+ */
+class YamlFrameSplitter implements FrameSplitter {
+  private buf = '';
+  /** Offset in the source of buf[0]; buf always starts where the current frame starts. */
+  private base = 0;
+  /** Start of the next line to examine, in buf. */
+  private pos = 0;
+  /** Line number of buf[pos]. */
+  private line = 1;
+  /** Where the current frame's text starts in buf (its separator is buf[0, textStart)). */
+  private textStart = 0;
+  private textLine = 1;
+  private textColumn = 1;
+  /** Between documents: at the start of the stream or after `...`, before any content. */
+  private inPrefix = true;
+  private prefixHasComment = false;
+  private prefixHasDirective = false;
+  private started = false;
+  private count = 0;
+
+  constructor(
+    private readonly limits: Limits,
+    private readonly file: string | undefined,
+  ) {}
+
+  push(chunk: string): Frame[] {
+    return this.guard.run((out) => {
+      if (chunk === '') return;
+      this.buf += chunk;
+      if (!this.started) {
+        this.started = true;
+        if (this.buf.charCodeAt(0) === BOM) this.pos = this.textStart = 1;
+      }
+      this.scan(out, false);
+    });
+  }
+
+  end(): Frame[] {
+    return this.guard.run((out) => {
+      this.scan(out, true);
+      if (!this.inPrefix || this.buf.length > 0) this.emit(out, this.buf.length, this.buf.length);
+    });
+  }
+
+  private readonly guard = new SplitGuard();
+
+  private scan(out: Frame[], final: boolean): void {
+    for (;;) {
+      const { buf, pos } = this;
+      if (pos >= buf.length) break;
+      const newline = buf.indexOf('\n', pos);
+      if (newline === -1 && !final) {
+        if (buf.length - pos > this.limits.maxFrameBytes) this.tooLarge();
+        break;
+      }
+      const lineEnd = newline === -1 ? buf.length : newline;
+      const after = newline === -1 ? buf.length : newline + 1;
+      const c = buf.charCodeAt(pos);
+      if (c === DASH && isMarker(buf, pos, DASH)) {
+        this.documentStart(out, pos, lineEnd, after);
+      } else if (c === DOT && !this.inPrefix && isMarker(buf, pos, DOT)) {
+        this.emit(out, pos, after);
+        this.inPrefix = true;
+        this.pos = 0;
+        this.textLine = this.line + 1;
+        this.textColumn = 1;
+      } else {
+        if (this.inPrefix) this.classifyPrefixLine(pos, lineEnd);
+        this.pos = after;
+        if (this.pos > this.limits.maxFrameBytes) this.tooLarge();
+      }
+      if (newline !== -1) this.line++;
+    }
+  }
+
+  private classifyPrefixLine(pos: number, lineEnd: number): void {
+    const { buf } = this;
+    let i = pos;
+    while (i < lineEnd) {
+      const c = buf.charCodeAt(i);
+      if (c !== SPACE && c !== TAB && c !== CR) break;
+      i++;
+    }
+    if (i === lineEnd) return;
+    const c = buf.charCodeAt(i);
+    if (c === HASH || (c === DOT && i === pos && isMarker(buf, pos, DOT))) this.prefixHasComment = true;
+    else if (c === PERCENT && i === pos) this.prefixHasDirective = true;
+    else this.inPrefix = false;
+  }
+
+  private documentStart(out: Frame[], pos: number, lineEnd: number, after: number): void {
+    let lineStart = pos;
+    if (!this.inPrefix || (this.prefixHasComment && !this.prefixHasDirective)) {
+      this.emit(out, pos, pos);
+      lineStart = 0;
+      lineEnd -= pos;
+      after -= pos;
+    }
+    // Otherwise what came before (blank lines, directives, a BOM) joins this frame's separator.
+    const { buf } = this;
+    let j = lineStart + 3;
+    while (j < lineEnd) {
+      const c = buf.charCodeAt(j);
+      if (c !== SPACE && c !== TAB && c !== CR) break;
+      j++;
+    }
+    if (j >= lineEnd || buf.charCodeAt(j) === HASH) {
+      this.textStart = after;
+      this.textLine = this.line + 1;
+      this.textColumn = 1;
+    } else {
+      // Content on the marker line, e.g. `--- |` or `--- {a: 1}`.
+      this.textStart = j;
+      this.textLine = this.line;
+      this.textColumn = j - lineStart + 1;
+    }
+    this.pos = after;
+    this.inPrefix = false;
+    this.prefixHasComment = false;
+    this.prefixHasDirective = false;
+  }
+
+  /** Emits buf[0, textEnd) + terminator buf[textEnd, end) as a frame and drops it from buf. */
+  private emit(out: Frame[], textEnd: number, end: number): void {
+    const { buf } = this;
+    const frame: Frame = {
+      index: this.count,
+      contentType: 'yaml',
+      separator: buf.slice(0, this.textStart),
+      text: buf.slice(this.textStart, textEnd),
+      terminator: buf.slice(textEnd, end),
+      startLine: this.textLine,
+      startColumn: this.textColumn,
+      startOffset: this.base + this.textStart,
+    };
+    if (exceedsBytes(frame.text, this.limits.maxFrameBytes)) this.tooLarge();
+    this.count++;
+    if (this.count > this.limits.maxFrames) {
+      throw tooManyFrames(this.limits, { file: this.file, document: frame.index, line: frame.startLine });
+    }
+    out.push(frame);
+    this.buf = buf.slice(end);
+    this.base += end;
+    this.pos -= end;
+    this.textStart = 0;
+    this.prefixHasComment = false;
+    this.prefixHasDirective = false;
+  }
+
+  private tooLarge(): never {
+    throw frameTooLarge(this.limits, {
+      file: this.file,
+      document: this.count,
+      line: this.textLine,
+      column: this.textColumn,
+    });
+  }
+}
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+
+function isJsonSpace(c: number): boolean {
+  return c === SPACE || c === LF || c === CR || c === TAB;
+}
+
+/**
+ * Cuts a JSON stream into its top-level values: one object, concatenated objects, or NDJSON.
+ * A string-aware bracket scanner finds where each value ends; the whitespace after a value is
+ * its terminator. Malformed input still yields frames, which then fail to decode with a position.
+ */
+class JsonFrameSplitter implements FrameSplitter {
+  private buf = '';
+  private base = 0;
+  /** Scan position in buf. */
+  private pos = 0;
+  private line = 1;
+  /** Offset in the source where the current line starts. */
+  private lineStart = 0;
+  /** Where the current value starts in buf, or -1 while between values. */
+  private valueStart = -1;
+  private valueLine = 1;
+  private valueColumn = 1;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  /** A top-level value that is not an object or array (an error to report, not to guess about). */
+  private bareValue = false;
+  private bom = false;
+  /** Where the last value ended in buf, or -1 if none is waiting for its terminator. */
+  private valueEnd = -1;
+  private count = 0;
+
+  constructor(
+    private readonly limits: Limits,
+    private readonly file: string | undefined,
+  ) {}
+
+  private readonly guard = new SplitGuard();
+
+  push(chunk: string): Frame[] {
+    return this.guard.run((out) => {
+      this.buf += chunk;
+      this.scan(out);
+    });
+  }
+
+  end(): Frame[] {
+    return this.guard.run((out) => this.finish(out));
+  }
+
+  private finish(out: Frame[]): void {
+    this.scan(out);
+    if (this.valueStart !== -1) {
+      if (this.valueEnd === -1) this.valueEnd = this.buf.length;
+      this.emit(out, this.buf.length);
+    } else if (this.buf.length > 0) {
+      // Only whitespace: keep it as an empty frame so the text round-trips.
+      this.valueStart = this.valueEnd = this.buf.length;
+      this.valueLine = this.line;
+      this.valueColumn = this.base + this.buf.length - this.lineStart + 1;
+      this.emit(out, this.buf.length);
+    }
+  }
+
+  private scan(out: Frame[]): void {
+    let i = this.pos;
+    while (i < this.buf.length) {
+      const c = this.buf.charCodeAt(i);
+      if (this.valueStart === -1 || this.valueEnd !== -1) {
+        // Between values: whitespace until the next value starts, which completes the last one.
+        if (isJsonSpace(c) || (c === BOM && this.base + i === 0)) {
+          if (c === LF) this.newline(i);
+          else if (c === BOM) this.bom = true;
+          i++;
+          continue;
+        }
+        if (this.valueEnd !== -1) {
+          this.emit(out, i);
+          i = 0;
+        }
+        this.startValue(i, c);
+        i++;
+        continue;
+      }
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === BACKSLASH) this.escaped = true;
+        else if (c === QUOTE) {
+          this.inString = false;
+          if (this.bareValue) this.valueEnd = i + 1;
+        } else if (c === LF) this.newline(i);
+      } else if (this.bareValue) {
+        if (isJsonSpace(c) || c === OPEN_BRACE || c === OPEN_BRACKET) {
+          this.valueEnd = i;
+          continue;
+        }
+      } else if (c === QUOTE) {
+        this.inString = true;
+      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        this.depth++;
+      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        this.depth--;
+        if (this.depth === 0) this.valueEnd = i + 1;
+      } else if (c === LF) {
+        this.newline(i);
+      }
+      i++;
+      if (this.valueEnd === -1 && i - this.valueStart > this.limits.maxFrameBytes) this.tooLarge();
+    }
+    this.pos = i;
+  }
+
+  private startValue(i: number, c: number): void {
+    this.valueStart = i;
+    this.valueLine = this.line;
+    // A BOM takes no column.
+    this.valueColumn = this.base + i - this.lineStart + 1 - (this.bom && this.line === 1 ? 1 : 0);
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+    this.bareValue = false;
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth = 1;
+    else {
+      this.bareValue = true;
+      this.inString = c === QUOTE;
+    }
+  }
+
+  private newline(i: number): void {
+    this.line++;
+    this.lineStart = this.base + i + 1;
+  }
+
+  /** Emits the waiting value with buf[valueEnd, end) as its terminator. */
+  private emit(out: Frame[], end: number): void {
+    const { buf } = this;
+    const separatorEnd = this.valueStart;
+    const frame: Frame = {
+      index: this.count,
+      contentType: 'json',
+      separator: buf.slice(0, separatorEnd),
+      text: buf.slice(separatorEnd, this.valueEnd),
+      terminator: buf.slice(this.valueEnd, end),
+      startLine: this.valueLine,
+      startColumn: this.valueColumn,
+      startOffset: this.base + separatorEnd,
+    };
+    if (exceedsBytes(frame.text, this.limits.maxFrameBytes)) this.tooLarge();
+    this.count++;
+    if (this.count > this.limits.maxFrames) {
+      throw tooManyFrames(this.limits, { file: this.file, document: frame.index, line: frame.startLine });
+    }
+    out.push(frame);
+    this.buf = buf.slice(end);
+    this.base += end;
+    this.pos = 0;
+    this.valueStart = -1;
+    this.valueEnd = -1;
+  }
+
+  private tooLarge(): never {
+    throw frameTooLarge(this.limits, {
+      file: this.file,
+      document: this.count,
+      line: this.valueLine,
+      column: this.valueColumn,
+    });
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The storage layer: manifest files on disk (layouts, manifest directories, atomic writes,
+ * safe paths, content hashes), typed CRUD with optimistic concurrency over an in-memory
+ * index, and change events from this storage and from everyone else.
+ */
+export type {
+  FileContent,
+  RawStorage,
+  DirectoryOptions,
+  FileSystemRawStorageOptions,
+} from './raw-storage.js';
+export type { Layout, PlacementRule, ManifestDirectoryOptions } from './raw-storage.js';
+export { FileSystemRawStorage, ManifestDirectory, LAYOUTS } from './raw-storage.js';
+export type {
+  ObjectStorageOptions,
+  GetOptions,
+  WriteOptions,
+  PatchOptions,
+  DeleteOptions,
+  ObjectLocation,
+} from './object-storage.js';
+export { ObjectStorage } from './object-storage.js';
+export type { StorageOptions } from './open-storage.js';
+export { openStorage } from './open-storage.js';
+export type {
+  ChangeOrigin,
+  ObjectEvent,
+  ErrorEvent,
+  StorageEvent,
+  StorageListener,
+  WatchOptions,
+} from './storage-events.js';
+export type { Patch, JsonPatchOperation } from './patch.js';
+export { applyPatch, applyJsonPatch, applyMergePatch, applyFields } from './patch.js';
+export { fileChecksum, documentVersion } from './content-hash.js';
+export { checkKeyForPath, checkRelativePath, isIgnoredByDefault } from './paths.js';
+export type { FileLockOptions } from './file-lock.js';

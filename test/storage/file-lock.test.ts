@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { ErrorCodes, GitOpsError } from '../../src/runtime/index.js';
+import { FileLocks, lockPathOf } from '../../src/storage/file-lock.js';
+import { pause, removeTempDirs, tempDir } from './helpers.js';
+
+afterAll(() => removeTempDirs());
+
+describe('FileLocks', () => {
+  it('lets one writer at a time hold a file, in order, and removes the lock file after', async () => {
+    const dir = tempDir();
+    const target = join(dir, 'a.yaml');
+    const locks = new FileLocks(dir);
+    const order: string[] = [];
+    const run = (name: string, ms: number) =>
+      locks.withLock(target, 'a.yaml', async () => {
+        order.push(`${name} in`);
+        await pause(ms);
+        order.push(`${name} out`);
+      });
+    await Promise.all([run('first', 30), run('second', 1), run('third', 1)]);
+    expect(order).toEqual(['first in', 'first out', 'second in', 'second out', 'third in', 'third out']);
+    expect(existsSync(lockPathOf(dir, target))).toBe(false);
+  });
+
+  it('excludes a second set of locks (another storage, another process) through the lock file', async () => {
+    const dir = tempDir();
+    const target = join(dir, 'a.yaml');
+    const one = new FileLocks(dir);
+    const two = new FileLocks(dir);
+    let inside = 0;
+    let most = 0;
+    const run = (locks: FileLocks) =>
+      locks.withLock(target, 'a.yaml', async () => {
+        inside += 1;
+        most = Math.max(most, inside);
+        await pause(5);
+        inside -= 1;
+      });
+    await Promise.all([run(one), run(two), run(one), run(two)]);
+    expect(most).toBe(1);
+  });
+
+  it('takes over the lock of a writer that died (SIGKILL) holding it', async () => {
+    const dir = tempDir();
+    const target = join(dir, 'a.yaml');
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const pid = child.pid!;
+    writeFileSync(lockPathOf(dir, target), `${pid} ${(await import('node:os')).hostname()} ${Date.now()}\n`);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const locks = new FileLocks(dir, { timeoutMs: 5_000 });
+    expect(await locks.withLock(target, 'a.yaml', async () => 'got it')).toBe('got it');
+  });
+
+  it('gives up with Timeout when a live writer keeps the lock', async () => {
+    const dir = tempDir();
+    const target = join(dir, 'a.yaml');
+    writeFileSync(
+      lockPathOf(dir, target),
+      `${process.pid} ${(await import('node:os')).hostname()} ${Date.now()}\n`,
+    );
+    const locks = new FileLocks(dir, { timeoutMs: 100 });
+    const error = await locks.withLock(target, 'a.yaml', async () => 'no').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GitOpsError);
+    expect((error as GitOpsError).code).toBe(ErrorCodes.Timeout);
+    expect((error as GitOpsError).message).toContain(lockPathOf(dir, target).split('/').pop()!);
+  });
+});

@@ -1,0 +1,64 @@
+/** `gitops fmt`: normalise manifest files through the serializer, keeping their comments. */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import {
+  Decoder,
+  contentTypeOf,
+  formatJsonDocument,
+  formatYamlDocument,
+  sniffContentType,
+  splitFrames,
+} from '../serializer/index.js';
+import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { collectManifestFiles } from './files.js';
+import type { Output } from './report.js';
+import { reportError } from './report.js';
+
+export interface FmtOptions {
+  check: boolean;
+}
+
+/** The normalised text of a file, or the problems that keep it from being normalised. */
+export function formatManifestText(text: string, file: string): string {
+  const contentType = contentTypeOf(file) ?? sniffContentType(text) ?? 'yaml';
+  // Refuse what the decoder refuses, so that fmt never rewrites a broken file.
+  const decoded = new Decoder({ file, strict: true }).decodeText(text, { contentType });
+  if (decoded.errors.length > 0) {
+    throw new GitOpsError(ErrorCodes.Invalid, `${file} has problems`, {
+      details: { file },
+      causes: decoded.errors,
+    });
+  }
+  let out = '';
+  for (const frame of splitFrames(text, { contentType, file })) {
+    const body = contentType === 'json' ? formatJsonDocument(frame.text) : formatYamlDocument(frame.text);
+    out += frame.separator + body + frame.terminator;
+  }
+  return out;
+}
+
+/** Returns the exit code: 0 all well, 1 a file has problems or (with --check) would change. */
+export async function runFmt(paths: readonly string[], options: FmtOptions, output: Output): Promise<number> {
+  let failed = false;
+  for (const file of await collectManifestFiles(paths)) {
+    try {
+      const text = await readFile(file, 'utf8');
+      const formatted = formatManifestText(text, file);
+      if (formatted === text) continue;
+      if (options.check) {
+        output.err(`${file}: would be reformatted`);
+        failed = true;
+        continue;
+      }
+      // Write beside the file and rename, so a crash never leaves half a file.
+      const temp = join(dirname(file), `.${basename(file)}.gitops-fmt-${process.pid}`);
+      await writeFile(temp, formatted, 'utf8');
+      await rename(temp, file);
+      output.out(`${file}: formatted`);
+    } catch (err) {
+      reportError(output, err, file);
+      failed = true;
+    }
+  }
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,25 @@
+/** How the CLI tells a person about problems: one line each, never a stack trace. */
+import { flattenProblems, formatProblem, toGitOpsError } from '../runtime/index.js';
+
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const consoleOutput: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** Prints every problem an error stands for as `file:line:column: code: message`. */
+export function reportError(output: Output, err: unknown, file?: string): number {
+  const problems = flattenProblems(toGitOpsError(err, 'IoError'));
+  for (const problem of problems) {
+    const details =
+      file !== undefined && problem.details.file === undefined
+        ? { ...problem.details, file }
+        : problem.details;
+    output.err(formatProblem({ code: problem.code, message: problem.message, details }));
+  }
+  return problems.length;
+}

@@ -1,0 +1,122 @@
+/** `gitops validate`: decode strictly, register the CRDs found, validate every object, list them. */
+import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { ErrorCodes, GitOpsError, Scheme, gvkOf, toGitOpsError } from '../runtime/index.js';
+import type { KubeObject } from '../runtime/index.js';
+import { Decoder, contentTypeOf, sniffContentType } from '../serializer/index.js';
+import { collectManifestFiles } from './files.js';
+import type { Output } from './report.js';
+import { reportError } from './report.js';
+
+export interface ValidateOptions {
+  crd: string[];
+  output: 'table' | 'json' | 'name';
+}
+
+interface Located {
+  object: KubeObject;
+  file: string;
+  line: number;
+}
+
+function isCRD(obj: KubeObject): boolean {
+  return obj.kind === 'CustomResourceDefinition' && obj.apiVersion.startsWith('apiextensions.k8s.io/');
+}
+
+export async function runValidate(
+  paths: readonly string[],
+  options: ValidateOptions,
+  output: Output,
+): Promise<number> {
+  let problems = 0;
+  const scheme = new Scheme();
+  const texts = new Map<string, string>();
+  const files = await collectManifestFiles(paths);
+  for (const file of [...options.crd, ...files]) {
+    try {
+      if (!texts.has(file)) texts.set(file, await readFile(file, 'utf8'));
+    } catch (err) {
+      problems += reportError(output, err, file);
+    }
+  }
+
+  // First pass, lenient: find the CustomResourceDefinitions so their kinds validate strictly.
+  const lenient = new Decoder({ strict: false });
+  const crdFiles = new Set(options.crd);
+  for (const [file, text] of texts) {
+    const decoded = lenient.decodeText(text, {
+      file,
+      contentType: contentTypeOf(file) ?? sniffContentType(text),
+    });
+    for (const object of decoded.objects) {
+      if (!isCRD(object)) {
+        if (crdFiles.has(file)) {
+          problems += reportError(
+            output,
+            new GitOpsError(
+              ErrorCodes.Invalid,
+              `--crd file holds a ${object.kind}, not a CustomResourceDefinition`,
+            ),
+            file,
+          );
+        }
+        continue;
+      }
+      try {
+        scheme.registerCRD(object);
+      } catch (err) {
+        problems += reportError(output, toGitOpsError(err), file);
+      }
+    }
+  }
+
+  const strict = new Decoder({ strict: true, scheme });
+  const found: Located[] = [];
+  for (const file of files) {
+    const text = texts.get(file);
+    if (text === undefined) continue;
+    const decoded = strict.decodeText(text, {
+      file,
+      contentType: contentTypeOf(file) ?? sniffContentType(text),
+    });
+    for (const error of decoded.errors) problems += reportError(output, error, file);
+    for (const doc of decoded.documents) {
+      for (const object of doc.objects) found.push({ object, file, line: doc.frame.startLine });
+    }
+  }
+
+  printObjects(found, options.output, output);
+  if (problems > 0) output.err(`${problems} problem${problems === 1 ? '' : 's'} in ${files.length} files`);
+  return problems > 0 ? 1 : 0;
+}
+
+function printObjects(found: Located[], format: ValidateOptions['output'], output: Output): void {
+  if (format === 'json') {
+    output.out(
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: found.map((f) => f.object) }, null, 2),
+    );
+    return;
+  }
+  if (format === 'name') {
+    for (const { object } of found) output.out(`${object.kind.toLowerCase()}/${object.metadata.name}`);
+    return;
+  }
+  const rows = found.map(({ object, file, line }) => {
+    const gvk = gvkOf(object);
+    return [
+      gvk.group === '' ? object.kind : `${object.kind}.${gvk.group}`,
+      object.metadata.namespace ?? '',
+      object.metadata.name ?? `${object.metadata.generateName ?? ''}*`,
+      `${relative(process.cwd(), file) || file}:${line}`,
+    ];
+  });
+  const header = ['KIND', 'NAMESPACE', 'NAME', 'FILE'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows])
+    output.out(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('   ')
+        .trimEnd(),
+    );
+}

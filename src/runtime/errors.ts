@@ -57,6 +57,9 @@ export const ErrorCodes = {
   AuthFailed: 'AuthFailed',
   PushRejected: 'PushRejected',
   Unreachable: 'Unreachable',
+  // Sync engine.
+  PruneRefused: 'PruneRefused',
+  Unhealthy: 'Unhealthy',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

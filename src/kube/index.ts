@@ -1,0 +1,34 @@
+/**
+ * The kube layer: cluster access. Kubeconfig and auth (through @kubernetes/client-node), our
+ * own REST client (raw JSON, retries, limits, request counts), discovery and REST mapping,
+ * server-side apply, dry-run, get, list, watch and delete.
+ */
+export type { ClusterConnection, KubeconfigOptions, RequestCredentials } from './kubeconfig.js';
+export { kubeconfigFromText, loadKubeconfig } from './kubeconfig.js';
+export type { ThrottleOptions } from './throttle.js';
+export { Throttle } from './throttle.js';
+export type {
+  QueryValue,
+  RequestRecord,
+  RequestStats,
+  RestClientOptions,
+  RestRequest,
+  RestResponse,
+} from './rest-client.js';
+export { RestClient } from './rest-client.js';
+export type { KubeStatus } from './status-error.js';
+export { errorCodeFor, isKubeStatus, statusError } from './status-error.js';
+export type { DiscoveryProblem, ResourceInfo, RestMapperOptions } from './discovery.js';
+export { RestMapper } from './discovery.js';
+export type {
+  ApplyOptions,
+  ApplyResult,
+  DeleteOptions,
+  KubeClientOptions,
+  ListOptions,
+  ObjectList,
+  ObjectRef,
+} from './kube-client.js';
+export { DEFAULT_FIELD_MANAGER, KubeClient, resourcePath } from './kube-client.js';
+export type { WatchEvent, WatchEventType, WatchOptions } from './watch.js';
+export { watchObjects } from './watch.js';

@@ -1,0 +1,251 @@
+/**
+ * Where the cluster is and who we are to it. `@kubernetes/client-node` reads the kubeconfig and
+ * runs its auth (client certificates, tokens, exec plugins, the in-cluster service account); we
+ * take only the TLS material and headers it produces and make our own requests with them.
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import type { RequestOptions } from 'node:https';
+
+import { KubeConfig } from '@kubernetes/client-node';
+
+import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+
+export interface KubeconfigOptions {
+  /** A kubeconfig file (`--kubeconfig`); wins over `KUBECONFIG` and the in-cluster account. */
+  kubeconfigPath?: string;
+  /** A context of the kubeconfig (`--context`); its current context by default. */
+  context?: string;
+  /** Use the pod's service account even when a kubeconfig exists. */
+  inCluster?: boolean;
+  /**
+   * Root under which the service account's files are read (`<root>/var/run/secrets/...`);
+   * '' in a pod. Only tests change it.
+   */
+  inClusterRoot?: string;
+  /** The environment to read `KUBECONFIG`, `KUBERNETES_SERVICE_HOST` and `HOME` from. */
+  env?: NodeJS.ProcessEnv;
+  /** How long credentials (e.g. an exec plugin's token) are reused before asking again; 60 s. */
+  credentialTtlMs?: number;
+}
+
+/** What one request needs to reach and authenticate to the API server. */
+export interface RequestCredentials {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  pfx?: string | Buffer;
+  passphrase?: string;
+  servername?: string;
+  rejectUnauthorized: boolean;
+  /** e.g. `authorization`; never logged. */
+  headers: Record<string, string>;
+  /** A proxy agent when the kubeconfig names a proxy; otherwise the client makes its own. */
+  proxyAgent?: RequestOptions['agent'];
+}
+
+/** A cluster as a kubeconfig context describes it. */
+export interface ClusterConnection {
+  /** e.g. `https://127.0.0.1:6443`, without credentials. */
+  readonly server: string;
+  /** The context's namespace, `default` when it names none. */
+  readonly namespace: string;
+  readonly contextName: string;
+  /** Where the configuration came from: a file path, or `in-cluster`. */
+  readonly source: string;
+  /** Credentials for the next request; cached, refreshed when `refresh` is true (after a 401). */
+  credentials(refresh?: boolean): Promise<RequestCredentials>;
+}
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * Loads a connection the way controllers do: an explicit file, else `KUBECONFIG` (a list of
+ * files, merged), else the in-cluster service account when running in a pod, else
+ * `~/.kube/config`.
+ */
+export function loadKubeconfig(options: KubeconfigOptions = {}): ClusterConnection {
+  const env = options.env ?? process.env;
+  const config = new KubeConfig();
+  let source: string;
+  try {
+    if (options.inCluster) {
+      source = loadInCluster(config, options, env, true);
+    } else if (options.kubeconfigPath) {
+      config.loadFromFile(options.kubeconfigPath);
+      source = options.kubeconfigPath;
+    } else if (env.KUBECONFIG) {
+      const files = env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
+      loadFiles(config, files);
+      source = files.join(delimiter);
+    } else if (env.KUBERNETES_SERVICE_HOST) {
+      source = loadInCluster(config, options, env, false);
+    } else {
+      const file = join(env.HOME ?? homedir(), '.kube', 'config');
+      if (!existsSync(file)) {
+        throw new GitOpsError(
+          ErrorCodes.BadRequest,
+          `no cluster configured: no --kubeconfig, no KUBECONFIG, not in a pod, and no ${file}`,
+          { details: { file } },
+        );
+      }
+      config.loadFromFile(file);
+      source = file;
+    }
+  } catch (err) {
+    if (err instanceof GitOpsError) throw err;
+    throw new GitOpsError(
+      ErrorCodes.BadRequest,
+      `cannot read the kubeconfig: ${err instanceof Error ? err.message : String(err)}`,
+      { details: { file: options.kubeconfigPath ?? env.KUBECONFIG }, cause: err },
+    );
+  }
+  if (options.context !== undefined) {
+    if (config.getContextObject(options.context) === null) {
+      throw new GitOpsError(
+        ErrorCodes.NotFound,
+        `the kubeconfig has no context ${JSON.stringify(options.context)} ` +
+          `(it has: ${config.contexts.map((c) => c.name).join(', ') || 'none'})`,
+        { details: { file: source, context: options.context } },
+      );
+    }
+    config.setCurrentContext(options.context);
+  }
+  return connectionOf(config, source, options.credentialTtlMs ?? 60_000);
+}
+
+/** A connection from kubeconfig text (e.g. a Secret's content); same rules as a file. */
+export function kubeconfigFromText(
+  text: string,
+  options: { context?: string; credentialTtlMs?: number } = {},
+) {
+  const config = new KubeConfig();
+  try {
+    config.loadFromString(text);
+  } catch (err) {
+    throw new GitOpsError(
+      ErrorCodes.BadRequest,
+      `cannot read the kubeconfig: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  if (options.context !== undefined) config.setCurrentContext(options.context);
+  return connectionOf(config, 'text', options.credentialTtlMs ?? 60_000);
+}
+
+function loadFiles(config: KubeConfig, files: string[]): void {
+  const [first, ...rest] = files;
+  if (first === undefined) return;
+  config.loadFromFile(first);
+  for (const file of rest) {
+    const more = new KubeConfig();
+    more.loadFromFile(file);
+    config.mergeConfig(more);
+  }
+}
+
+function loadInCluster(
+  config: KubeConfig,
+  options: KubeconfigOptions,
+  env: NodeJS.ProcessEnv,
+  asked: boolean,
+) {
+  const root = options.inClusterRoot ?? '';
+  const tokenFile = `${root}${SERVICE_ACCOUNT_TOKEN}`;
+  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT || !existsSync(tokenFile)) {
+    throw new GitOpsError(
+      ErrorCodes.BadRequest,
+      asked
+        ? `not running in a pod: KUBERNETES_SERVICE_HOST/PORT unset or no service account token at ${tokenFile}`
+        : `KUBERNETES_SERVICE_HOST is set but there is no service account token at ${tokenFile}`,
+      { details: { file: tokenFile } },
+    );
+  }
+  // client-node reads the host and port from process.env; lend it ours for the call.
+  const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+  process.env.KUBERNETES_SERVICE_HOST = env.KUBERNETES_SERVICE_HOST;
+  process.env.KUBERNETES_SERVICE_PORT = env.KUBERNETES_SERVICE_PORT;
+  try {
+    config.loadFromCluster(root);
+  } finally {
+    restoreEnv('KUBERNETES_SERVICE_HOST', saved.host);
+    restoreEnv('KUBERNETES_SERVICE_PORT', saved.port);
+  }
+  return 'in-cluster';
+}
+
+function restoreEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
+function connectionOf(config: KubeConfig, source: string, ttlMs: number): ClusterConnection {
+  const context = config.getContextObject(config.getCurrentContext());
+  const cluster = config.getCurrentCluster();
+  if (context === null || cluster === null) {
+    throw new GitOpsError(
+      ErrorCodes.BadRequest,
+      `the kubeconfig (${source}) has no usable current context: set current-context or pass a context`,
+      { details: { file: source } },
+    );
+  }
+  let server: URL;
+  try {
+    server = new URL(cluster.server);
+  } catch (err) {
+    throw new GitOpsError(
+      ErrorCodes.BadRequest,
+      `cluster ${cluster.name} has no valid server URL (${JSON.stringify(cluster.server)})`,
+      { details: { file: source }, cause: err },
+    );
+  }
+  if (server.username !== '' || server.password !== '') {
+    throw new GitOpsError(
+      ErrorCodes.BadRequest,
+      `cluster ${cluster.name}: credentials in the server URL are not accepted; use the user's fields`,
+      { details: { file: source } },
+    );
+  }
+  let cached: { at: number; value: Promise<RequestCredentials> } | undefined;
+  const read = async (): Promise<RequestCredentials> => {
+    const opts: RequestOptions = { headers: {} };
+    await config.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(opts.headers ?? {})) {
+      if (typeof value === 'string') headers[name.toLowerCase()] = value;
+    }
+    if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    return {
+      ca: opts.ca as string | Buffer | undefined,
+      cert: opts.cert as string | Buffer | undefined,
+      key: opts.key as string | Buffer | undefined,
+      pfx: opts.pfx as string | Buffer | undefined,
+      passphrase: opts.passphrase,
+      servername: opts.servername ?? undefined,
+      rejectUnauthorized: opts.rejectUnauthorized !== false,
+      headers,
+      proxyAgent: cluster.proxyUrl ? opts.agent : undefined,
+    };
+  };
+  return {
+    server: server.origin + server.pathname.replace(/\/+$/, ''),
+    namespace: context.namespace ?? 'default',
+    contextName: context.name,
+    source,
+    credentials(refresh = false) {
+      if (refresh || cached === undefined || Date.now() - cached.at > ttlMs) {
+        const value = read().catch((err: unknown) => {
+          cached = undefined;
+          throw new GitOpsError(
+            ErrorCodes.AuthFailed,
+            `cannot get credentials for context ${context.name}: ${err instanceof Error ? err.message : String(err)}`,
+            { details: { context: context.name }, cause: err },
+          );
+        });
+        cached = { at: Date.now(), value };
+      }
+      return cached.value;
+    },
+  };
+}

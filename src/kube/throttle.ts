@@ -1,0 +1,112 @@
+/**
+ * Client-side limits on what we send to an API server: at most N requests in flight, and a
+ * token bucket of queries per second with a burst, as client-go does, so one big sync cannot
+ * flood a shared control plane.
+ */
+import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+
+export interface ThrottleOptions {
+  /** Requests in flight at once; default 16. */
+  maxConcurrency?: number;
+  /** Sustained requests per second; default 200. 0 or Infinity: no rate limit. */
+  qps?: number;
+  /** Requests that may start at once after a quiet time; default 400. */
+  burst?: number;
+}
+
+export class Throttle {
+  readonly maxConcurrency: number;
+  readonly qps: number;
+  readonly burst: number;
+  #inFlight = 0;
+  readonly #waiting: Array<() => void> = [];
+  #tokens: number;
+  #refilledAt = Date.now();
+
+  constructor(options: ThrottleOptions = {}) {
+    this.maxConcurrency = Math.max(1, options.maxConcurrency ?? 16);
+    this.qps = options.qps ?? 200;
+    this.burst = Math.max(1, options.burst ?? 400);
+    this.#tokens = this.burst;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Runs `fn` once a slot and a token are free. */
+  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.#acquireSlot(signal);
+    try {
+      await this.#takeToken(signal);
+      return await fn();
+    } finally {
+      this.#release();
+    }
+  }
+
+  async #acquireSlot(signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal);
+    if (this.#inFlight < this.maxConcurrency) {
+      this.#inFlight++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const wake = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#inFlight++;
+        resolve();
+      };
+      const onAbort = (): void => {
+        const i = this.#waiting.indexOf(wake);
+        if (i >= 0) this.#waiting.splice(i, 1);
+        reject(abortError(signal));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(wake);
+    });
+  }
+
+  #release(): void {
+    this.#inFlight--;
+    this.#waiting.shift()?.();
+  }
+
+  async #takeToken(signal?: AbortSignal): Promise<void> {
+    if (!(this.qps > 0) || this.qps === Infinity) return;
+    for (;;) {
+      const now = Date.now();
+      this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#refilledAt) * this.qps) / 1000);
+      this.#refilledAt = now;
+      if (this.#tokens >= 1) {
+        this.#tokens -= 1;
+        return;
+      }
+      await sleep(Math.ceil(((1 - this.#tokens) * 1000) / this.qps), signal);
+    }
+  }
+}
+
+/** Waits `ms`, or rejects with Aborted when `signal` fires. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError(signal));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
+export function abortError(signal?: AbortSignal): GitOpsError {
+  return new GitOpsError(ErrorCodes.Aborted, 'the operation was cancelled', { cause: signal?.reason });
+}

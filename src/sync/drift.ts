@@ -1,0 +1,224 @@
+/**
+ * Drift: objects changed or deleted on the cluster by someone else after a sync. One watch per
+ * kind of the application's last plan (selected by our label) sees every change as it happens;
+ * an object whose live state no longer matches our last apply (our hash, our field ownership,
+ * then the server's dry-run as the judge) is reported, and restored when self-heal is on, with a
+ * growing delay for an object that keeps drifting (someone is fighting us).
+ */
+import { ErrorCodes, GitOpsError, gvkOf, keyOf, objectKeyToString } from '../runtime/index.js';
+import type { KubeObject, ObjectKey } from '../runtime/index.js';
+import { watchObjects } from '../kube/index.js';
+import { applyObject, isUpToDate } from './apply.js';
+import type { SyncEngine } from './engine.js';
+import type { FieldChange } from './diff.js';
+import { APPLICATION_LABEL } from './marks.js';
+import type { PlannedObject } from './plan.js';
+
+export interface DriftEvent {
+  application: string;
+  id: string;
+  key: ObjectKey;
+  /** `modified`: its fields differ from our last apply; `deleted`: it is gone. */
+  reason: 'modified' | 'deleted';
+  changes?: FieldChange[];
+  /** With self-heal: true once restored; an error if restoring failed. */
+  healed?: boolean;
+  error?: GitOpsError;
+  at: string;
+}
+
+export interface DriftWatchOptions {
+  /** Restore drifted objects (default false: report only). */
+  selfHeal?: boolean;
+  onDrift?: (event: DriftEvent) => void;
+  /** First delay before healing the same object again; doubled each time, up to 5 min. Default 2 s. */
+  healBackoffMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Watches an application's objects for drift until stopped. */
+export class DriftWatcher {
+  readonly application: string;
+  readonly events: DriftEvent[] = [];
+  readonly #engine: SyncEngine;
+  readonly #options: DriftWatchOptions;
+  readonly #controller = new AbortController();
+  readonly #heals = new Map<string, { count: number; last: number }>();
+  readonly #busy = new Set<string>();
+  readonly #waiters = new Set<() => void>();
+  #done: Promise<void> = Promise.resolve();
+
+  constructor(engine: SyncEngine, application: string, options: DriftWatchOptions = {}) {
+    this.#engine = engine;
+    this.application = application;
+    this.#options = options;
+    options.signal?.addEventListener('abort', () => this.stop(), { once: true });
+  }
+
+  /** Starts one watch per kind of the application's last plan; resolves once they are open. */
+  async start(): Promise<void> {
+    const plan = this.#engine.lastPlan(this.application);
+    if (plan === undefined) {
+      throw new GitOpsError(
+        ErrorCodes.NotFound,
+        `application ${this.application} has not been synced by this engine yet: nothing to watch`,
+      );
+    }
+    const kinds = new Map<string, PlannedObject>();
+    for (const p of plan.objects) kinds.set(`${p.key.group}/${p.object.apiVersion}/${p.key.kind}`, p);
+    const client = this.#engine.client;
+    const infos = await Promise.all(
+      [...kinds.values()].map((p) => client.mapper.resourceFor(gvkOf(p.object))),
+    );
+    const ready: Promise<void>[] = [];
+    const loops = infos.map((info) => {
+      let opened!: () => void;
+      ready.push(new Promise<void>((resolve) => (opened = resolve)));
+      return (async () => {
+        const events = watchObjects(client, info, {
+          labelSelector: `${APPLICATION_LABEL}=${this.application}`,
+          signal: this.#controller.signal,
+          onRelist: () => opened(),
+        });
+        try {
+          for await (const event of events) {
+            void this.#check(event.type === 'DELETED' ? undefined : event.object, event.object);
+          }
+        } catch (err) {
+          opened();
+          if (!this.#controller.signal.aborted)
+            this.#emit({ ...this.#base(event0(err)), reason: 'modified', error: toError(err) });
+        }
+      })();
+    });
+    this.#done = Promise.all(loops).then(() => undefined);
+    await Promise.all(ready);
+  }
+
+  /** Stops every watch. */
+  async stop(): Promise<void> {
+    this.#controller.abort();
+    await this.#done;
+  }
+
+  /** Resolves with the next event matching `predicate` (or rejects after `timeoutMs`). */
+  next(predicate: (event: DriftEvent) => boolean = () => true, timeoutMs = 30_000): Promise<DriftEvent> {
+    const seen = this.events.length;
+    return new Promise((resolve, reject) => {
+      let from = seen;
+      const check = (): void => {
+        for (; from < this.events.length; from++) {
+          const event = this.events[from]!;
+          if (predicate(event)) {
+            cleanup();
+            resolve(event);
+            return;
+          }
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new GitOpsError(ErrorCodes.Timeout, `no drift event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.#waiters.add(check);
+    });
+  }
+
+  async #check(live: KubeObject | undefined, seen: KubeObject): Promise<void> {
+    let id: string;
+    try {
+      id = objectKeyToString(keyOf(seen));
+    } catch {
+      return;
+    }
+    const planned = this.#engine.lastPlan(this.application)?.objects.find((p) => p.id === id);
+    if (planned === undefined || this.#busy.has(id)) return;
+    if (
+      live !== undefined &&
+      (live.metadata?.deletionTimestamp !== undefined || isUpToDate(live, planned, this.#engine.fieldManager))
+    ) {
+      return;
+    }
+    this.#busy.add(id);
+    try {
+      const client = this.#engine.client;
+      const ctx = {
+        client,
+        fieldManager: this.#engine.fieldManager,
+        force: true,
+        signal: this.#controller.signal,
+      };
+      // The server's dry-run is the judge: a field our ownership check cannot see is no drift.
+      const trial = await applyObject(ctx, planned, live, true);
+      if (trial.action === 'unchanged') return;
+      const event: DriftEvent = {
+        ...this.#base(planned),
+        reason: live === undefined ? 'deleted' : 'modified',
+        ...(trial.changes === undefined ? {} : { changes: trial.changes }),
+      };
+      if (!this.#options.selfHeal) {
+        this.#emit(event);
+        return;
+      }
+      await this.#backoff(id);
+      try {
+        await client.apply(planned.object, { force: true, signal: this.#controller.signal });
+        this.#emit({ ...event, healed: true });
+      } catch (err) {
+        this.#emit({ ...event, healed: false, error: toError(err) });
+      }
+    } catch (err) {
+      if (!this.#controller.signal.aborted)
+        this.#emit({ ...this.#base(planned), reason: 'modified', error: toError(err) });
+    } finally {
+      this.#busy.delete(id);
+    }
+  }
+
+  async #backoff(id: string): Promise<void> {
+    const now = Date.now();
+    const before = this.#heals.get(id);
+    // Quiet for 5 minutes: the next drift is healed at once again.
+    const count = before === undefined || now - before.last > 300_000 ? 0 : before.count;
+    const wait =
+      count === 0 ? 0 : Math.min(300_000, (this.#options.healBackoffMs ?? 2_000) * 2 ** (count - 1));
+    if (wait > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.#controller.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.#heals.set(id, { count: count + 1, last: Date.now() });
+  }
+
+  #base(p: { id: string; key: ObjectKey }): Omit<DriftEvent, 'reason'> {
+    return { application: this.application, id: p.id, key: p.key, at: new Date().toISOString() };
+  }
+
+  #emit(event: DriftEvent): void {
+    this.events.push(event);
+    this.#options.onDrift?.(event);
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+}
+
+function event0(err: unknown): { id: string; key: ObjectKey } {
+  const object =
+    err instanceof GitOpsError && typeof err.details.object === 'string' ? err.details.object : '';
+  return { id: object, key: { group: '', kind: '', name: object } };
+}
+
+function toError(err: unknown): GitOpsError {
+  return err instanceof GitOpsError
+    ? err
+    : new GitOpsError(ErrorCodes.InternalError, err instanceof Error ? err.message : String(err), {
+        cause: err,
+      });
+}

@@ -1,0 +1,36 @@
+/**
+ * The sync layer (engine half): plan (order, waves, stages), server-side apply that skips what
+ * is up to date, diff and dry-run, prune with an in-cluster inventory, drift watching with
+ * self-heal, health, and a result that accounts for every object.
+ */
+export type { SyncEngineOptions, SyncRequest } from './engine.js';
+export { SyncEngine } from './engine.js';
+export type { Plan, PlanInput, PlanStep, PlannedObject, RejectedObject, Stage, ApplyPhase } from './plan.js';
+export { APPLY_PHASES, compareByOrder, crdKindOf, kindRank, planSync, stageOf } from './plan.js';
+export type { ApplyContext, ApplyOutcome } from './apply.js';
+export { applyObject, isUpToDate } from './apply.js';
+export type { FieldChange } from './diff.js';
+export { comparable, diffObjects, sameObject } from './diff.js';
+export type { Health, HealthStatus } from './health.js';
+export { assessHealth } from './health.js';
+export type { InventoryEntry } from './inventory.js';
+export { Inventory } from './inventory.js';
+export { isTrackedBy, pruneDisabled } from './prune.js';
+export type { DriftEvent, DriftWatchOptions } from './drift.js';
+export { DriftWatcher } from './drift.js';
+export type { ObjectResult, RequestCounts, SyncAction, SyncResult, SyncSummary } from './result.js';
+export { formatResult, summarize } from './result.js';
+export { appliedFields, covers, ownsDesiredFields } from './ownership.js';
+export { canonicalJson, desiredHash } from './desired-hash.js';
+export {
+  APPLICATION_LABEL,
+  DEFAULT_FIELD_MANAGER,
+  DESIRED_HASH_ANNOTATION,
+  INVENTORY_LABEL,
+  MARK_PREFIX,
+  PRUNE_ANNOTATION,
+  SYNC_PHASE_ANNOTATION,
+  SYNC_WAVE_ANNOTATION,
+  TRACKING_ID_ANNOTATION,
+  trackingId,
+} from './marks.js';

@@ -1,0 +1,156 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unexpected } from './kubectl.js';
+
+import { KubeClient, kubeconfigFromText, loadKubeconfig } from '../../src/kube/index.js';
+import type { GitOpsError } from '../../src/runtime/index.js';
+import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
+import type { TestCluster, TestNamespace } from '../support/cluster/index.js';
+
+let cluster: TestCluster;
+let admin: KubeClient;
+let ns: TestNamespace;
+let token: string;
+let dir: string;
+
+// A service account allowed to read the test namespace, and a token for it from the TokenRequest API.
+beforeAll(async () => {
+  cluster = await useCluster();
+  if (!cluster.caPem) throw new Error('these tests need the test cluster CA (caPem) to build kubeconfigs');
+  admin = KubeClient.fromKubeconfig({ kubeconfigPath: cluster.kubeconfigPath });
+  ns = await testNamespace(cluster, 'kubeconfig');
+  dir = await mkdtemp(join(tmpdir(), 'libgitops-kubeconfig-'));
+  await admin.apply({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: 'reader', namespace: ns.name },
+  });
+  await admin.apply({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'reader', namespace: ns.name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+    subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns.name }],
+  });
+  const res = await admin.rest.request<{ status: { token: string } }>({
+    method: 'POST',
+    path: `/api/v1/namespaces/${ns.name}/serviceaccounts/reader/token`,
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+  });
+  token = res.body.status.token;
+}, clusterSetupTimeoutMs);
+
+afterAll(async () => {
+  await ns?.delete();
+  admin?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function kubeconfig(user: Record<string, unknown>, extraContexts: unknown[] = []): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: 'c',
+        cluster: {
+          server: cluster.server,
+          'certificate-authority-data': Buffer.from(cluster.caPem!).toString('base64'),
+        },
+      },
+    ],
+    users: [{ name: 'u', user }],
+    contexts: [{ name: 'main', context: { cluster: 'c', user: 'u', namespace: ns.name } }, ...extraContexts],
+    'current-context': 'main',
+  });
+}
+
+async function canListConfigMaps(client: KubeClient): Promise<number> {
+  const list = await client.list({ group: '', version: 'v1', kind: 'ConfigMap' }, { namespace: ns.name });
+  client.close();
+  return list.items.length;
+}
+
+describe('cluster access', () => {
+  it('uses client certificates from a kubeconfig file (--kubeconfig), and KUBECONFIG when no file is given', async () => {
+    const byPath = loadKubeconfig({ kubeconfigPath: cluster.kubeconfigPath });
+    expect(byPath.server).toBe(cluster.server);
+    expect(await canListConfigMaps(new KubeClient(byPath))).toBeGreaterThanOrEqual(0);
+    const byEnv = loadKubeconfig({ env: { KUBECONFIG: cluster.kubeconfigPath } });
+    expect(byEnv.source).toBe(cluster.kubeconfigPath);
+  });
+
+  it('uses a bearer token, and a wrong token gets Unauthorized', async () => {
+    const client = new KubeClient(kubeconfigFromText(kubeconfig({ token })));
+    expect(client.defaultNamespace).toBe(ns.name);
+    expect(await canListConfigMaps(client)).toBeGreaterThanOrEqual(1);
+    const wrong = new KubeClient(kubeconfigFromText(kubeconfig({ token: 'not-a-token' })), { retries: 0 });
+    const err = await wrong
+      .list({ group: '', version: 'v1', kind: 'ConfigMap' }, { namespace: ns.name })
+      .then(unexpected, (e: unknown) => e as GitOpsError);
+    wrong.close();
+    expect(err.code).toBe('Unauthorized');
+    expect(err.message).not.toContain('not-a-token');
+  });
+
+  it('runs an exec credential plugin', async () => {
+    const plugin = join(dir, 'credential-plugin');
+    const credential = JSON.stringify({
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token },
+    });
+    await writeFile(plugin, `#!/bin/sh\ncat <<'EOF'\n${credential}\nEOF\n`);
+    await chmod(plugin, 0o755);
+    const config = kubeconfig({
+      exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' },
+    });
+    expect(await canListConfigMaps(new KubeClient(kubeconfigFromText(config)))).toBeGreaterThanOrEqual(1);
+  });
+
+  it("uses the pod's service account in a cluster", async () => {
+    const root = join(dir, 'pod');
+    const saDir = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+    await mkdir(saDir, { recursive: true });
+    await writeFile(join(saDir, 'token'), token);
+    await writeFile(join(saDir, 'ca.crt'), cluster.caPem!);
+    await writeFile(join(saDir, 'namespace'), ns.name);
+    const url = new URL(cluster.server);
+    const connection = loadKubeconfig({
+      inCluster: true,
+      inClusterRoot: root,
+      env: { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port },
+    });
+    expect(connection.source).toBe('in-cluster');
+    expect(connection.namespace).toBe(ns.name);
+    expect(await canListConfigMaps(new KubeClient(connection))).toBeGreaterThanOrEqual(1);
+    expect(() => loadKubeconfig({ inCluster: true, inClusterRoot: join(dir, 'nowhere'), env: {} })).toThrow(
+      /not running in a pod/,
+    );
+  });
+
+  it('selects a context (--context) and names the ones there are when it is missing', async () => {
+    const path = join(dir, 'two-contexts');
+    await writeFile(
+      path,
+      kubeconfig({ token }, [
+        { name: 'other', context: { cluster: 'c', user: 'u', namespace: 'elsewhere' } },
+      ]),
+    );
+    expect(loadKubeconfig({ kubeconfigPath: path, context: 'other' }).namespace).toBe('elsewhere');
+    const err = (() => {
+      try {
+        loadKubeconfig({ kubeconfigPath: path, context: 'nope' });
+      } catch (e) {
+        return e as GitOpsError;
+      }
+    })();
+    expect(err?.code).toBe('NotFound');
+    expect(err?.message).toContain('(it has: main, other)');
+    expect(() => loadKubeconfig({ kubeconfigPath: join(dir, 'absent') })).toThrow(
+      /cannot read the kubeconfig/,
+    );
+  });
+});

@@ -1,6 +1,6 @@
 /** `gitops fmt`: normalise manifest files through the serializer, keeping their comments. */
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import {
   Decoder,
   contentTypeOf,
@@ -10,6 +10,7 @@ import {
   splitFrames,
 } from '../serializer/index.js';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { writeFileAtomic } from '../storage/index.js';
 import { collectManifestFiles } from './files.js';
 import type { Output } from './report.js';
 import { reportError } from './report.js';
@@ -50,10 +51,8 @@ export async function runFmt(paths: readonly string[], options: FmtOptions, outp
         failed = true;
         continue;
       }
-      // Write beside the file and rename, so a crash never leaves half a file.
-      const temp = join(dirname(file), `.${basename(file)}.gitops-fmt-${process.pid}`);
-      await writeFile(temp, formatted, 'utf8');
-      await rename(temp, file);
+      // Written beside the file and renamed, so a crash never leaves half a file; the mode stays.
+      await writeFileAtomic(file, formatted, dirname(file));
       output.out(`${file}: formatted`);
     } catch (err) {
       reportError(output, err, file);

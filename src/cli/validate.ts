@@ -43,11 +43,14 @@ export async function runValidate(
   // First pass, lenient: find the CustomResourceDefinitions so their kinds validate strictly.
   const lenient = new Decoder({ strict: false });
   const crdFiles = new Set(options.crd);
+  const listed = new Set(files);
   for (const [file, text] of texts) {
     const decoded = lenient.decodeText(text, {
       file,
       contentType: contentTypeOf(file) ?? sniffContentType(text),
     });
+    // A --crd file outside the paths has no second pass: its broken documents are told here.
+    if (!listed.has(file)) for (const error of decoded.errors) problems += reportError(output, error, file);
     for (const object of decoded.objects) {
       if (!isCRD(object)) {
         if (crdFiles.has(file)) {

@@ -10,6 +10,7 @@ import { GiteaClient, pathSegment } from './gitea-client.js';
 import type { ProviderConfig, ProviderContext } from './provider-config.js';
 import {
   checkBranch,
+  checkPullRequestRequest,
   createProviderContext,
   operation,
   resolveRepository,
@@ -87,14 +88,7 @@ export class GiteaProvider implements PullRequestProvider {
   }
 
   async createOrFind(request: PullRequestRequest): Promise<PullRequestResult> {
-    const repo = resolveRepository(this.context, request.repository);
-    const head = checkBranch(request.head, 'head');
-    const base = checkBranch(request.base, 'base');
-    if (request.title.trim() === '') {
-      throw new GitOpsError(ErrorCodes.Invalid, 'a pull request needs a title', {
-        details: { field: 'title' },
-      });
-    }
+    const { repo, head, base } = checkPullRequestRequest(this.context, request);
     const signal = request.signal;
 
     const existing = await this.findRaw(repo, head, base, signal);

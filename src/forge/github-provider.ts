@@ -10,7 +10,13 @@ import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import type { ForgeOperation } from './forge-error.js';
 import { forgeErrorMessage, forgeHttpError, forgeNetworkError } from './forge-error.js';
 import type { ProviderConfig, ProviderContext } from './provider-config.js';
-import { checkBranch, createProviderContext, operation, resolveRepository } from './provider-config.js';
+import {
+  checkBranch,
+  checkPullRequestRequest,
+  createProviderContext,
+  operation,
+  resolveRepository,
+} from './provider-config.js';
 import type {
   AutoMergeOutcome,
   MergeMethod,
@@ -80,14 +86,7 @@ export class GitHubProvider implements PullRequestProvider {
   }
 
   async createOrFind(request: PullRequestRequest): Promise<PullRequestResult> {
-    const repo = resolveRepository(this.context, request.repository);
-    const head = checkBranch(request.head, 'head');
-    const base = checkBranch(request.base, 'base');
-    if (request.title.trim() === '') {
-      throw new GitOpsError(ErrorCodes.Invalid, 'a pull request needs a title', {
-        details: { field: 'title' },
-      });
-    }
+    const { repo, head, base } = checkPullRequestRequest(this.context, request);
     const signal = request.signal;
     let pull: PullRequest | undefined;
     let nodeId: string | undefined;

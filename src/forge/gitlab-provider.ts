@@ -9,6 +9,7 @@ import { gitLabRequesterFn, inGitLabCall } from './gitlab-requester.js';
 import type { ProviderConfig, ProviderContext } from './provider-config.js';
 import {
   checkBranch,
+  checkPullRequestRequest,
   createProviderContext,
   operation,
   resolveRepository,
@@ -91,14 +92,7 @@ export class GitLabProvider implements PullRequestProvider {
   }
 
   async createOrFind(request: PullRequestRequest): Promise<PullRequestResult> {
-    const repo = resolveRepository(this.context, request.repository);
-    const head = checkBranch(request.head, 'head');
-    const base = checkBranch(request.base, 'base');
-    if (request.title.trim() === '') {
-      throw new GitOpsError(ErrorCodes.Invalid, 'a merge request needs a title', {
-        details: { field: 'title' },
-      });
-    }
+    const { repo, head, base } = checkPullRequestRequest(this.context, request, 'merge request');
     if (request.mergeMethod === 'rebase') throw this.noRebase();
     const signal = request.signal;
 

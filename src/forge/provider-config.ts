@@ -8,7 +8,7 @@ import type { ForgeFetch, RetryEvent } from './forge-fetch.js';
 import { createForgeFetch } from './forge-fetch.js';
 import type { ForgeOperation } from './forge-error.js';
 import { FORGE_NAMES } from './forge-error.js';
-import type { ForgeKind } from './pull-request.js';
+import type { ForgeKind, PullRequestRequest } from './pull-request.js';
 import type { RepositoryRef } from './repository-ref.js';
 import { parseRepositoryRef } from './repository-ref.js';
 import type { RetryOptions } from './retry-policy.js';
@@ -136,6 +136,21 @@ export function resolveRepository(context: ProviderContext, repository: string |
 
 export function checkBranch(name: string, field: string): string {
   return assertBranchName(name, field);
+}
+
+/** The checks every createOrFind starts with: the repository, both branches and a title. */
+export function checkPullRequestRequest(
+  context: ProviderContext,
+  request: PullRequestRequest,
+  noun = 'pull request',
+): { repo: RepositoryRef; head: string; base: string } {
+  const repo = resolveRepository(context, request.repository);
+  const head = checkBranch(request.head, 'head');
+  const base = checkBranch(request.base, 'base');
+  if (request.title.trim() === '') {
+    throw new GitOpsError(ErrorCodes.Invalid, `a ${noun} needs a title`, { details: { field: 'title' } });
+  }
+  return { repo, head, base };
 }
 
 export function operation(

@@ -3,6 +3,7 @@
  * https or ssh clone URL, or scp-like `git@host:owner/name.git`. Each form comes down to a host
  * and a path, so a webhook's URLs and a configured name can be compared.
  */
+import { redactUrl } from '../git/index.js';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 
 export interface RepositoryRef {
@@ -27,7 +28,7 @@ function invalid(message: string, field: string): GitOpsError {
 
 /** What may be shown of caller text: short, without anything that looks like credentials. */
 function shown(value: string): string {
-  const safe = value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@]*@/, '$1');
+  const safe = redactUrl(value);
   return JSON.stringify(safe.length > 120 ? `${safe.slice(0, 120)}…` : safe);
 }
 

@@ -163,7 +163,7 @@ export function parseRemoteUrl(url: string, field = 'url'): ParsedRemoteUrl {
       case 'file':
         return { kind: 'file', url };
       default:
-        throw invalid(`${field} uses the unsupported scheme "${scheme}"`, field, url);
+        throw invalid(`${field} uses the unsupported scheme "${scheme}"`, field, redactUrl(url));
     }
   }
   if (url.includes('::')) throw invalid(`${field} names a remote helper, which is not allowed`, field, url);

@@ -36,7 +36,12 @@ export function parseFieldPath(path: string): FieldPathSegment[] {
       let j = i + 2;
       while (j < path.length && path[j] !== '"') j += path[j] === '\\' ? 2 : 1;
       if (path[j + 1] !== ']') throw badPath(path, i);
-      segments.push(JSON.parse(path.slice(i + 1, j + 1)) as string);
+      try {
+        segments.push(JSON.parse(path.slice(i + 1, j + 1)) as string);
+      } catch (cause) {
+        // A bad escape such as `\q` inside the quotes.
+        throw badPath(path, i, cause);
+      }
       i = j + 2;
     } else if (c === '[') {
       const m = /^\[(\d+)\]/.exec(path.slice(i));
@@ -50,10 +55,10 @@ export function parseFieldPath(path: string): FieldPathSegment[] {
   return segments;
 }
 
-function badPath(path: string, offset: number): GitOpsError {
+function badPath(path: string, offset: number, cause?: unknown): GitOpsError {
   return new GitOpsError(
     ErrorCodes.BadRequest,
     `${JSON.stringify(path)} is not a field path like ".spec.containers[0].image" (bad at character ${offset + 1})`,
-    { details: { field: path } },
+    { details: { field: path }, cause },
   );
 }

@@ -800,7 +800,8 @@ export function jsonErrorOffset(text: string): number {
     if (i < text.length) fail();
     return text.length;
   } catch (offset) {
-    return Math.min(Number(offset), text.length);
+    // A nesting deeper than the stack (RangeError) stops the checker where it had got to.
+    return Math.min(typeof offset === 'number' ? offset : i, text.length);
   }
 }
 

@@ -1,6 +1,6 @@
 /** The one error the editors raise: EditFailed, naming the field it happened at. */
-import { ErrorCodes, GitOpsError } from '../runtime/errors.js';
-import type { ErrorDetails } from '../runtime/errors.js';
+import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import type { ErrorDetails } from '../runtime/index.js';
 import { formatPath } from './edit-values.js';
 import type { FieldPath } from './edit-values.js';
 

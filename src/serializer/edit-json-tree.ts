@@ -3,7 +3,7 @@
  * value is in the text. Numbers and strings are kept as written (a 20-digit integer is not
  * rounded through a JS number), so that the editor and the formatter can copy them verbatim.
  */
-import { ErrorCodes, GitOpsError } from '../runtime/errors.js';
+import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 
 export type JsonNode = JsonObject | JsonArray | JsonValue;
 
@@ -36,6 +36,7 @@ export interface JsonMember {
 }
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?/y;
+const ESCAPES = '"\\/bfnrt';
 
 class JsonReader {
   private at = 0;
@@ -114,8 +115,14 @@ class JsonReader {
   private stringEnd(): number {
     for (let i = this.at + 1; i < this.text.length; i++) {
       const ch = this.text.charCodeAt(i);
-      if (ch === 92) i++;
-      else if (ch === 34) return i + 1;
+      if (ch === 92) {
+        // Only JSON's escapes: anything else would be copied into output no reader accepts.
+        const next = this.text[i + 1] ?? '';
+        const valid =
+          next === 'u' ? /^[0-9a-fA-F]{4}$/.test(this.text.slice(i + 2, i + 6)) : ESCAPES.includes(next);
+        if (!valid || next === '') this.fail('a malformed escape inside a string', i);
+        i++;
+      } else if (ch === 34) return i + 1;
       else if (ch < 32) this.fail('a control character inside a string', i);
     }
     return this.fail('a string is not closed');

@@ -10,6 +10,8 @@
  * - The result is parsed again and compared with `after`; EditFailed names the field if not.
  */
 import { editFailed } from './edit-errors.js';
+import { applySplices } from './edit-splices.js';
+import type { Splice } from './edit-splices.js';
 import { SourceLines } from './edit-lines.js';
 import { matchSequence } from './edit-sequence.js';
 import { definedKeys, firstDifference, formatPath, isPlainObject, memoizedDeepEqual } from './edit-values.js';
@@ -39,13 +41,6 @@ interface Layout {
   readonly indent: string;
   /** What goes between two children, line break and indentation included. */
   readonly separator: string;
-}
-
-interface Edit {
-  start: number;
-  end: number;
-  text: string;
-  order: number;
 }
 
 function childrenOf(node: JsonObject | JsonArray): Array<{ start: number; end: number }> {
@@ -94,7 +89,7 @@ function detectStyle(text: string, root: JsonNode, lines: SourceLines): JsonStyl
 }
 
 class JsonEditor {
-  private readonly edits: Edit[] = [];
+  private readonly edits: Splice[] = [];
 
   constructor(
     private readonly text: string,
@@ -270,18 +265,7 @@ class JsonEditor {
   }
 
   apply(): string {
-    const edits = [...this.edits].sort(
-      (x, y) => x.start - y.start || Number(x.end > x.start) - Number(y.end > y.start) || x.order - y.order,
-    );
-    const parts: string[] = [];
-    let at = 0;
-    for (const edit of edits) {
-      if (edit.start < at) throw editFailed('two changes overlap in the text', [], { offset: edit.start });
-      parts.push(this.text.slice(at, edit.start), edit.text);
-      at = edit.end;
-    }
-    parts.push(this.text.slice(at));
-    return parts.join('');
+    return applySplices(this.text, this.edits);
   }
 }
 

@@ -28,8 +28,10 @@
  * fast way is tried first and its result is verified like the other's.
  */
 import jsYaml from 'js-yaml';
-import { ErrorCodes, isGitOpsError } from '../runtime/errors.js';
+import { ErrorCodes, isGitOpsError } from '../runtime/index.js';
 import { editFailed } from './edit-errors.js';
+import { applySplices } from './edit-splices.js';
+import type { Splice } from './edit-splices.js';
 import { LineKind, SourceLines } from './edit-lines.js';
 import { matchSequence } from './edit-sequence.js';
 import {
@@ -94,13 +96,6 @@ type Slot =
   | { kind: 'pair'; pair: PairEntry; parent: MapNode }
   | { kind: 'item'; item: ItemEntry; parent: SeqNode };
 
-interface Edit {
-  start: number;
-  end: number;
-  text: string;
-  order: number;
-}
-
 /** The field a removed comment is reported under: fixed, or by where the comment was. */
 type CommentOwner = FieldPath | ((offset: number) => FieldPath);
 
@@ -120,7 +115,7 @@ function entry<T>(list: readonly T[], index: number): T {
 const MERGE_KEY = /^[ \t]*(?:-[ \t]+)*<<[ \t]*:/m;
 
 class YamlEditor {
-  private readonly edits: Edit[] = [];
+  private readonly edits: Splice[] = [];
   private readonly removedComments: RemovedComment[] = [];
   private readonly text: string;
   private cachedStyle: RenderStyle | undefined;
@@ -551,18 +546,7 @@ class YamlEditor {
   }
 
   apply(): YamlEditResult {
-    const edits = [...this.edits].sort(
-      (x, y) => x.start - y.start || Number(x.end > x.start) - Number(y.end > y.start) || x.order - y.order,
-    );
-    const parts: string[] = [];
-    let at = 0;
-    for (const edit of edits) {
-      if (edit.start < at) throw editFailed('two changes overlap in the text', [], { offset: edit.start });
-      parts.push(this.text.slice(at, edit.start), edit.text);
-      at = edit.end;
-    }
-    parts.push(this.text.slice(at));
-    return { text: parts.join(''), removedComments: this.removedComments };
+    return { text: applySplices(this.text, this.edits), removedComments: this.removedComments };
   }
 }
 

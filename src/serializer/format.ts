@@ -15,7 +15,7 @@
  */
 import jsYaml from 'js-yaml';
 import { parseDocument, visit } from 'yaml';
-import { ErrorCodes, GitOpsError } from '../runtime/errors.js';
+import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import { parseJsonTree } from './edit-json-tree.js';
 import type { JsonNode } from './edit-json-tree.js';
 import { deepEqual } from './edit-values.js';

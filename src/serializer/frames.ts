@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, GitOpsError } from '../runtime/errors.js';
+import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import { exceedsBytes, frameTooLarge, resolveLimits, tooManyFrames } from './limits.js';
 import type { Limits } from './limits.js';
 

@@ -3,8 +3,8 @@
  * control, so a frame, a stream and an alias expansion are each bounded, and going past a
  * bound is a clear error rather than an exhausted process.
  */
-import { ErrorCodes, GitOpsError } from '../runtime/errors.js';
-import type { ErrorDetails } from '../runtime/errors.js';
+import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import type { ErrorDetails } from '../runtime/index.js';
 
 export interface Limits {
   /** Largest document (frame) in bytes of UTF-8. */

@@ -73,7 +73,8 @@ export function isAmbiguousPlainString(value: string): boolean {
 }
 
 // js-yaml exports its built-in types at run time; @types/js-yaml does not declare them.
-const t = (jsYaml as unknown as { types: Record<'merge' | 'binary' | 'omap' | 'pairs' | 'set', jsYaml.Type> }).types;
+const t = (jsYaml as unknown as { types: Record<'merge' | 'binary' | 'omap' | 'pairs' | 'set', jsYaml.Type> })
+  .types;
 
 const nullType = new jsYaml.Type('tag:yaml.org,2002:null', {
   kind: 'scalar',

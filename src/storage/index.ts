@@ -33,5 +33,6 @@ export type {
 export type { Patch, JsonPatchOperation } from './patch.js';
 export { applyPatch, applyJsonPatch, applyMergePatch, applyFields } from './patch.js';
 export { fileChecksum, documentVersion } from './content-hash.js';
+export { writeFileAtomic } from './atomic-write.js';
 export { checkKeyForPath, checkRelativePath, isIgnoredByDefault } from './paths.js';
 export type { FileLockOptions } from './file-lock.js';

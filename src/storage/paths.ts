@@ -53,7 +53,7 @@ export function checkRelativePath(path: string): string {
 /** The absolute path of a checked relative path under `root` (no file system access). */
 export function joinInside(root: string, path: string): string {
   const abs = resolve(root, ...checkRelativePath(path).split('/'));
-  if (abs !== root && !abs.startsWith(root + sep)) {
+  if (!isInside(root, abs)) {
     throw new GitOpsError(ErrorCodes.PathEscape, `the path ${JSON.stringify(path)} leaves the storage root`, {
       details: { file: path },
     });
@@ -61,7 +61,8 @@ export function joinInside(root: string, path: string): string {
   return abs;
 }
 
-function isInside(root: string, abs: string): boolean {
+/** Whether the absolute path `abs` is `root` or under it (textually; symlinks are not followed). */
+export function isInside(root: string, abs: string): boolean {
   return abs === root || abs.startsWith(root + sep);
 }
 

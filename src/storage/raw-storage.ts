@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, realpath, rmdir, stat, unlink } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import type { KubeObject, ObjectKey } from '../runtime/index.js';
 import { contentTypeOf } from '../serializer/index.js';
@@ -22,6 +22,7 @@ import {
   hasManifestExtension,
   ioError,
   isIgnoredByDefault,
+  isInside,
   resolveInside,
 } from './paths.js';
 
@@ -96,12 +97,22 @@ abstract class DirectoryStorage implements RawStorage {
   /** The real path of a root folder, created when missing; leftovers of killed writers go. */
   protected static async realRoot(root: string): Promise<string> {
     let real: string;
+    let isFolder: boolean;
     try {
       await mkdir(root, { recursive: true });
       real = await realpath(root);
-      if (!(await stat(real)).isDirectory()) throw new Error('not a folder');
+      isFolder = (await stat(real)).isDirectory();
     } catch (err) {
       throw ioError(err, 'open the storage folder', root);
+    }
+    if (!isFolder) {
+      throw new GitOpsError(
+        ErrorCodes.IoError,
+        `cannot open the storage folder ${JSON.stringify(root)}: not a folder`,
+        {
+          details: { file: root, errno: 'ENOTDIR' },
+        },
+      );
     }
     await removeLeftovers(join(real, WORK_FOLDER));
     return real;
@@ -169,7 +180,7 @@ abstract class DirectoryStorage implements RawStorage {
         } else if (entry.isSymbolicLink() && this.isManifestPath(childRel)) {
           // Linked files count when they stay inside the root; linked folders are not followed.
           const target = await realpath(childAbs).catch(() => undefined);
-          if (target === undefined || !(target === this.root || target.startsWith(this.root + sep))) continue;
+          if (target === undefined || !isInside(this.root, target)) continue;
           if ((await stat(target).catch(() => undefined))?.isFile() === true) files.push(childRel);
         }
       }
@@ -425,6 +436,7 @@ export class ManifestDirectory extends DirectoryStorage {
 /** The relative path (with `/`) of an absolute path under `root`, or undefined outside it. */
 export function relativeInside(root: string, abs: string): string | undefined {
   const rel = relative(root, abs);
-  if (rel === '' || rel.startsWith('..') || rel.startsWith(sep)) return undefined;
+  // `..` as a whole first segment leaves the root; a name such as `..config.yaml` does not.
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
   return rel.split(sep).join('/');
 }

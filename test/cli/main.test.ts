@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -71,6 +71,15 @@ describe('gitops fmt', () => {
     expect((await run('fmt', '--check', file)).code).toBe(0);
   });
 
+  it('keeps the mode of a file it rewrites, and leaves no temporary file behind', async () => {
+    const file = join(dir, 'private.yaml');
+    await writeFile(file, messy, { mode: 0o600 });
+    await chmod(file, 0o600);
+    expect((await run('fmt', file)).code).toBe(0);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await readdir(dir)).toEqual(['private.yaml']);
+  });
+
   it('leaves the sample data alone: it is already formatted', async () => {
     const { code, out } = await run('fmt', '--check', 'examples/cars');
     expect(out.stderr).toEqual([]);
@@ -127,6 +136,14 @@ describe('gitops validate', () => {
     const { code, out } = await run('validate', '--crd', join(dir, 'crd.yaml'), car);
     expect(code).toBe(1);
     expect(out.stderr[0]).toMatch(/car\.yaml:7:3: UnknownField: .*colour/);
+  });
+
+  it('reports a --crd file that is not YAML, even when it is not among the paths', async () => {
+    const crd = join(dir, 'crd.yaml');
+    await writeFile(crd, 'apiVersion: apiextensions.k8s.io/v1\nkind: [CustomResourceDefinition\n');
+    const { code, out } = await run('validate', '--crd', crd, 'examples/cars/foo.yaml');
+    expect(code).toBe(1);
+    expect(out.stderr[0]).toMatch(/crd\.yaml:\d+:\d+: YamlSyntax: /);
   });
 
   it('prints the objects as a JSON List with -o json', async () => {

@@ -82,6 +82,7 @@ describe('ref names', () => {
     }
     try {
       assertBranchName('-x', 'branch');
+      expect.unreachable('a branch name starting with "-" was accepted');
     } catch (error) {
       expect((error as GitOpsError).details.field).toBe('branch');
       expect((error as GitOpsError).message).toContain('starts with "-"');

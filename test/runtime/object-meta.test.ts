@@ -175,5 +175,6 @@ describe('field paths', () => {
     expect(() => parseFieldPath('spec')).toThrow(/not a field path/);
     expect(() => parseFieldPath('.spec[x]')).toThrow(/not a field path/);
     expect(() => parseFieldPath('.a["b"')).toThrow(/not a field path/);
+    expect(() => parseFieldPath('.a["\\q"]')).toThrow(expect.objectContaining({ code: 'BadRequest' }));
   });
 });

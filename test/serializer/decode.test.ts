@@ -83,6 +83,14 @@ describe('syntax problems, with file, document and line:column', () => {
     ]);
   });
 
+  it('gives a JSON error a numeric position even when the nesting is deeper than the stack', () => {
+    const text = `{"apiVersion": "v1", "kind": "ConfigMap", "data": ${'['.repeat(200_000)}`;
+    const { errors } = new Decoder().decodeText(text, { contentType: 'json' });
+    expect(errors.map((e) => e.code)).toEqual(['JsonSyntax']);
+    expect(errors[0]?.details.line).toBe(1);
+    expect(Number.isInteger(errors[0]?.details.column)).toBe(true);
+  });
+
   it('refuses duplicate keys in YAML and JSON when strict, naming the key', () => {
     const yaml = decoder.decodeText(configMap('a', '  k: 1\n  j: 2\n  k: 3\n'));
     expect(where(yaml.errors)).toEqual(['DuplicateKey 8:3']);

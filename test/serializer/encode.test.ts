@@ -145,6 +145,7 @@ describe('YAML', () => {
     expect(() => encodeYaml(['a'])).toThrow(GitOpsError);
     try {
       encodeJson([{ apiVersion: 'v1' }, 3]);
+      expect.unreachable('a number is not an object and must be refused');
     } catch (err) {
       expect((err as GitOpsError).code).toBe(ErrorCodes.BadRequest);
       expect((err as GitOpsError).details.document).toBe(1);

@@ -138,4 +138,11 @@ describe('formatJsonDocument', () => {
       expect((err as { details: { line?: number } }).details.line).toBe(3);
     }
   });
+
+  it('refuses a malformed escape in a key or a value with JsonSyntax, and keeps valid ones', () => {
+    for (const text of ['{"\\q": 1}', '{"a": "\\q"}', '{"a": "\\u12"}']) {
+      expect(() => formatJsonDocument(text), text).toThrow(expect.objectContaining({ code: 'JsonSyntax' }));
+    }
+    expect(formatJsonDocument('{"\\u00e9": "\\n\\/"}')).toBe('{\n  "\\u00e9": "\\n\\/"\n}\n');
+  });
 });

@@ -55,7 +55,9 @@ export async function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs 
         await rm(path, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${path} held by pid ${owner}`);
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for lock ${path} held by pid ${owner}`, { cause: err });
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
   }

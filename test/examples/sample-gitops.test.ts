@@ -172,6 +172,9 @@ describe('sample-gitops with a real Gitea', () => {
     expect(pr.labels.sort()).toEqual(['actuator/libgitops', 'kind/status-update', 'user/bot']);
     expect(pr.assignees).toEqual(['alice']);
     expect(pr.url).toBe(answer.pullRequest?.url);
+    // Found again by its branch, not opened twice.
+    const again = await provider.find(answer.branch, 'main');
+    expect(again?.number).toBe(pr.number);
 
     const merged = await provider.merge({ number: pr.number });
     expect(merged.state).toBe('merged');

@@ -1,6 +1,8 @@
 /** The `gitops` command. Every failure becomes `file:line:column: code: message` lines and an exit code. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { appsCommand, runCommand } from './commands-run.js';
+import { diffCommand, syncCommand } from './commands-sync.js';
 import { runFmt } from './fmt.js';
 import type { Output } from './report.js';
 import { consoleOutput, reportError } from './report.js';
@@ -55,6 +57,10 @@ function buildProgram(output: Output, setCode: (code: number) => void): Command 
       setCode(await runValidate(paths, { crd: opts.crd, output: opts.output }, output));
     });
 
+  program.addCommand(syncCommand(output, setCode));
+  program.addCommand(diffCommand(output, setCode));
+  program.addCommand(runCommand(output, setCode));
+  program.addCommand(appsCommand(output, setCode));
   return program;
 }
 

@@ -1,8 +1,9 @@
 /**
- * The sync layer (engine half): plan (order, waves, stages), server-side apply that skips what
+ * The sync layer: plan (order, waves, stages), server-side apply that skips what
  * is up to date, diff and dry-run, prune with an in-cluster inventory, drift watching with
- * self-heal, health, and a result that accounts for every object.
+ * self-heal, health, and a result that accounts for every object; and the operator half.
  */
+export * from './operator-index.js';
 export type { SyncEngineOptions, SyncRequest } from './engine.js';
 export { SyncEngine } from './engine.js';
 export type { Plan, PlanInput, PlanStep, PlannedObject, RejectedObject, Stage, ApplyPhase } from './plan.js';

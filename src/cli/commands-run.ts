@@ -1,0 +1,283 @@
+/**
+ * `gitops run` (the operator: Applications from the cluster, HTTP server, leader election) and
+ * `gitops apps` (the Applications of the cluster and their status).
+ */
+import { Command, Option } from 'commander';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+
+import type { KubeClient } from '../kube/index.js';
+import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
+import { createServer } from '../server/index.js';
+import {
+  APPLICATION_GROUP,
+  APPLICATION_KIND,
+  APPLICATION_PLURAL,
+  APPLICATION_VERSION,
+  EngineTarget,
+  LeaderElector,
+  Operator,
+  SyncEventRecorder,
+  applicationKey,
+  toApplication,
+} from '../sync/index.js';
+import type { Application, ApplicationStatus } from '../sync/index.js';
+import { addClusterFlags, logEvent, table } from './commands-sync.js';
+import type { ClusterFlags } from './commands-sync.js';
+import type { Output } from './report.js';
+import { reportError } from './report.js';
+
+interface RunFlags extends ClusterFlags {
+  listen: string;
+  leaderElect: boolean;
+  leaseNamespace: string;
+  resync: string;
+  insecureNoAuth: boolean;
+}
+
+export function runCommand(output: Output, setCode: (code: number) => void): Command {
+  const command = new Command('run')
+    .description('run the operator: follow every Application, serve /healthz /readyz /metrics /webhook /api')
+    .option('--listen <host:port>', 'HTTP address', '0.0.0.0:8080')
+    .option('--no-leader-elect', 'act without a Lease (only with a single replica)')
+    .option(
+      '--lease-namespace <namespace>',
+      'namespace of the leader Lease',
+      process.env.POD_NAMESPACE ?? 'gitops-system',
+    )
+    .option('--resync <seconds>', 'how often the Application list is read again', '10')
+    .option('--insecure-no-auth', 'serve the API without a bearer token (GITOPS_API_TOKEN)', false);
+  addClusterFlags(command).action(async (flags: RunFlags) => {
+    setCode(await runOperator(flags, output));
+  });
+  return command;
+}
+
+export function appsCommand(output: Output, setCode: (code: number) => void): Command {
+  const command = new Command('apps')
+    .alias('status')
+    .description('list the Applications of the cluster with their sync status')
+    .argument('[name]', 'one application')
+    .option('-A, --all-namespaces', 'every namespace', false)
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['table', 'json', 'yaml'])
+        .default('table'),
+    );
+  addClusterFlags(command).action(
+    async (name: string | undefined, flags: ClusterFlags & { allNamespaces: boolean; output: string }) => {
+      try {
+        const target = new EngineTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
+        let parsed: { items?: Application[] } & Partial<Application>;
+        try {
+          parsed =
+            name === undefined
+              ? await listApplications(
+                  target.client,
+                  flags.allNamespaces ? undefined : (flags.namespace ?? 'default'),
+                )
+              : await getApplication(target.client, flags.namespace ?? 'default', name);
+        } finally {
+          target.close();
+        }
+        const apps = parsed.items ?? [parsed as Application];
+        if (flags.output === 'json') output.out(JSON.stringify(parsed, null, 2));
+        else if (flags.output === 'yaml') output.out(stringify(parsed).trimEnd());
+        else {
+          const rows = apps.map((a) => [
+            a.metadata.namespace ?? '',
+            a.metadata.name,
+            a.status?.phase ?? 'Pending',
+            a.status?.health ?? 'Unknown',
+            (a.status?.lastSyncedRevision ?? '').slice(0, 12),
+            a.status?.lastError?.message ?? '',
+          ]);
+          table([['NAMESPACE', 'NAME', 'PHASE', 'HEALTH', 'REVISION', 'ERROR'], ...rows], output);
+        }
+        setCode(apps.some((a) => a.status?.phase === 'Failed') ? 1 : 0);
+      } catch (error) {
+        reportError(output, error);
+        setCode(1);
+      }
+    },
+  );
+  return command;
+}
+
+async function runOperator(flags: RunFlags, output: Output): Promise<number> {
+  const log = pino({ base: { component: 'gitops-operator' } }, pino.destination(2));
+  let target: EngineTarget;
+  try {
+    target = new EngineTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
+  } catch (error) {
+    reportError(output, error);
+    return 2;
+  }
+  const client = target.client;
+  const written = new Map<string, string>();
+  const operator = new Operator({
+    target,
+    events: new SyncEventRecorder(client, {
+      onError: (error) => log.warn({ error: error.toJSON() }, 'recording an Event failed'),
+    }),
+    onStatus: (app, status) => void writeStatus(client, app, status, written, log),
+  });
+  operator.on((event) => logEvent(log, event));
+  const apiToken = process.env.GITOPS_API_TOKEN;
+  const webhookSecret = process.env.GITOPS_WEBHOOK_SECRET;
+  let elector: LeaderElector | undefined;
+  let server;
+  try {
+    server = createServer({
+      operator,
+      ...(apiToken === undefined || apiToken === '' ? {} : { apiToken }),
+      ...(webhookSecret === undefined || webhookSecret === ''
+        ? {}
+        : { webhookSecret: webhookSecret.split(',') }),
+      insecureNoAuth: flags.insecureNoAuth,
+      ready: () => true,
+    });
+  } catch (error) {
+    reportError(output, error);
+    return 2;
+  }
+  const [host, port] = splitHostPort(flags.listen);
+  const url = await server.listen({ host, port });
+  log.info({ url }, 'listening');
+
+  let discovery: NodeJS.Timeout | undefined;
+  const discover = async (): Promise<void> => {
+    try {
+      const list = await listApplications(client, flags.namespace);
+      const seen = new Set<string>();
+      for (const item of list.items) {
+        try {
+          const app = toApplication(item);
+          seen.add(applicationKey(app));
+          const known = operator.get(applicationKey(app));
+          if (known === undefined || JSON.stringify(known.app.spec) !== JSON.stringify(app.spec))
+            operator.upsert(app);
+        } catch (error) {
+          log.warn({ error: toGitOpsError(error).toJSON() }, 'an Application is invalid');
+        }
+      }
+      for (const view of operator.list()) if (!seen.has(view.key)) await operator.remove(view.key);
+    } catch (error) {
+      log.warn({ error: toGitOpsError(error).toJSON() }, 'listing Applications failed; retrying');
+    }
+  };
+  const act = (): void => {
+    operator.start();
+    const loop = (): void => {
+      void discover().finally(() => {
+        discovery = setTimeout(loop, Number(flags.resync) * 1000);
+      });
+    };
+    loop();
+  };
+
+  let lostLeadership = false;
+  const stopped = new Promise<void>((done) => {
+    process.once('SIGTERM', done);
+    process.once('SIGINT', done);
+    if (flags.leaderElect) {
+      elector = new LeaderElector({
+        client,
+        namespace: flags.leaseNamespace,
+        onStartedLeading: () => {
+          log.info({ identity: elector!.identity }, 'leading');
+          act();
+        },
+        // A replica that lost the lease may still hold stale work: stop, and let Kubernetes restart it.
+        onStoppedLeading: () => {
+          lostLeadership = true;
+          log.warn('lost the lease; stopping');
+          done();
+        },
+        onError: (error) => log.debug({ error: error.toJSON() }, 'lease attempt failed'),
+      });
+      elector.start();
+    } else act();
+  });
+  await stopped;
+  log.info('shutting down');
+  clearTimeout(discovery);
+  await operator.stop();
+  await elector?.stop();
+  await server.close();
+  target.close();
+  return lostLeadership ? 1 : 0;
+}
+
+// Only changes that matter are written, so a busy operator does not flood the API server.
+async function writeStatus(
+  client: KubeClient,
+  app: Application,
+  status: ApplicationStatus,
+  written: Map<string, string>,
+  log: pino.Logger,
+): Promise<void> {
+  const key = applicationKey(app);
+  const fingerprint = JSON.stringify([
+    status.phase,
+    status.health,
+    status.lastSyncedRevision,
+    status.lastError?.message,
+  ]);
+  if (written.get(key) === fingerprint) return;
+  written.set(key, fingerprint);
+  try {
+    await client.rest.request({
+      method: 'PATCH',
+      path: `${applicationsPath(app.metadata.namespace)}/${encodeURIComponent(app.metadata.name)}/status`,
+      body: { status: { ...status, objects: status.objects?.slice(0, 500) } },
+      contentType: 'application/merge-patch+json',
+      object: `${APPLICATION_GROUP}/${APPLICATION_KIND}/${key}`,
+      verb: 'status update of',
+    });
+  } catch (error) {
+    written.delete(key);
+    log.warn({ app: key, error: toGitOpsError(error).toJSON() }, 'writing status failed');
+  }
+}
+
+function splitHostPort(listen: string): [string, number] {
+  const at = listen.lastIndexOf(':');
+  return at === -1
+    ? ['0.0.0.0', Number(listen)]
+    : [listen.slice(0, at) || '0.0.0.0', Number(listen.slice(at + 1))];
+}
+
+function applicationsPath(namespace: string | undefined): string {
+  const base = `/apis/${APPLICATION_GROUP}/${APPLICATION_VERSION}`;
+  return namespace === undefined
+    ? `${base}/${APPLICATION_PLURAL}`
+    : `${base}/namespaces/${encodeURIComponent(namespace)}/${APPLICATION_PLURAL}`;
+}
+
+/** The Applications of one namespace, or of all when `namespace` is undefined. */
+async function listApplications(
+  client: KubeClient,
+  namespace: string | undefined,
+): Promise<{ items: Application[] }> {
+  const list = await client.list(
+    { group: APPLICATION_GROUP, version: APPLICATION_VERSION, kind: APPLICATION_KIND },
+    namespace === undefined ? {} : { namespace },
+  );
+  return { items: list.items as Application[] };
+}
+
+async function getApplication(client: KubeClient, namespace: string, name: string): Promise<Application> {
+  const app = await client.get({
+    apiVersion: `${APPLICATION_GROUP}/${APPLICATION_VERSION}`,
+    kind: APPLICATION_KIND,
+    namespace,
+    name,
+  });
+  if (app === undefined) {
+    throw new GitOpsError(ErrorCodes.NotFound, `application ${namespace}/${name} does not exist`, {
+      details: { object: `${APPLICATION_GROUP}/${APPLICATION_KIND}/${namespace}/${name}` },
+    });
+  }
+  return app as Application;
+}

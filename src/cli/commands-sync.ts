@@ -1,0 +1,274 @@
+/**
+ * `gitops sync` and `gitops diff`: the seed's clone-pull-apply loop as one command (once, or
+ * following the remote), and what a sync would change. A repository URL or a local folder makes
+ * an application on the fly; a bare name reads that Application from the cluster.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { Command, Option } from 'commander';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+
+import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import {
+  APPLICATION_API_VERSION,
+  APPLICATION_KIND,
+  EngineTarget,
+  Operator,
+  applicationFor,
+  applicationKey,
+  toApplication,
+} from '../sync/index.js';
+import type { Application, ApplicationView, OperatorEvent } from '../sync/index.js';
+import type { Output } from './report.js';
+import { reportError } from './report.js';
+
+export interface ClusterFlags {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+}
+
+interface SyncFlags extends ClusterFlags {
+  path: string[];
+  branch?: string;
+  once: boolean;
+  prune: boolean;
+  dryRun: boolean;
+  selfHeal: boolean;
+  interval?: string;
+  name?: string;
+  output: 'table' | 'json' | 'yaml';
+}
+
+export function addClusterFlags(command: Command): Command {
+  return command
+    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, in-cluster, ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('-n, --namespace <namespace>', 'namespace of the application (and default for its objects)');
+}
+
+export function syncCommand(output: Output, setCode: (code: number) => void): Command {
+  const command = new Command('sync')
+    .description(
+      'apply a repository (URL or local folder) or an Application to the cluster, in order, with prune',
+    )
+    .argument('<repo-or-app>', 'a Git URL, a local Git folder, or the name of an Application in the cluster')
+    .option('--path <path>', 'folder inside the repository (repeatable; default the root)', collect, [])
+    .option('--branch <branch>', 'branch to follow', undefined)
+    .option('--once', 'sync once and exit (default: keep following the remote)', false)
+    .option('--prune', 'delete objects whose files were removed', false)
+    .option('--dry-run', 'ask the API server what would change; change nothing', false)
+    .option('--self-heal', 'restore objects changed in the cluster', false)
+    .option('--interval <duration>', 'how often to look for changes when following (e.g. 30s, 3m)')
+    .option('--name <name>', 'name of the application made from a URL (default: sync)')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['table', 'json', 'yaml'])
+        .default('table'),
+    );
+  addClusterFlags(command).action(async (target: string, flags: SyncFlags) => {
+    setCode(await runSync(target, flags, output));
+  });
+  return command;
+}
+
+export function diffCommand(output: Output, setCode: (code: number) => void): Command {
+  const command = new Command('diff')
+    .description('show what a sync would change (exit 1 when something would)')
+    .argument('<repo-or-app>', 'a Git URL, a local Git folder, or an Application name')
+    .option('--path <path>', 'folder inside the repository (repeatable)', collect, [])
+    .option('--branch <branch>', 'branch');
+  addClusterFlags(command).action(async (target: string, flags: SyncFlags) => {
+    let target_: EngineTarget;
+    try {
+      target_ = new EngineTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
+    } catch (error) {
+      reportError(output, error);
+      setCode(2);
+      return;
+    }
+    const operator = new Operator({ target: target_, follow: false });
+    try {
+      const app = await resolveApplication(
+        target,
+        { ...flags, once: true, prune: false, dryRun: true, selfHeal: false, output: 'table' },
+        target_,
+      );
+      operator.upsert(app);
+      const diff = await operator.diff(applicationKey(app));
+      if (diff !== '') output.out(diff.trimEnd());
+      setCode(diff === '' ? 0 : 1);
+    } catch (error) {
+      reportError(output, error);
+      setCode(2);
+    } finally {
+      await operator.stop();
+      target_.close();
+    }
+  });
+  return command;
+}
+
+async function runSync(targetArg: string, flags: SyncFlags, output: Output): Promise<number> {
+  let target: EngineTarget;
+  let app: Application;
+  try {
+    target = new EngineTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
+  } catch (error) {
+    reportError(output, error);
+    return 2;
+  }
+  try {
+    app = await resolveApplication(targetArg, flags, target);
+  } catch (error) {
+    reportError(output, error);
+    target.close();
+    return 2;
+  }
+  const operator = new Operator({ target, follow: !flags.once, dryRun: flags.dryRun });
+  const stopProgress = reportProgress(operator, output);
+  operator.upsert(app);
+  try {
+    if (flags.once) {
+      const views = await operator.syncAll('manual');
+      printViews(views, flags.output, output);
+      return views.some((v) => v.status.phase === 'Failed') ? 1 : 0;
+    }
+    operator.start();
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    printViews(operator.list(), flags.output, output);
+    return 0;
+  } finally {
+    stopProgress();
+    await operator.stop();
+    target.close();
+  }
+}
+
+async function resolveApplication(
+  targetArg: string,
+  flags: SyncFlags,
+  target: EngineTarget,
+): Promise<Application> {
+  const looksLikeRepo =
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(targetArg) || /^[^/]+@[^:]+:/.test(targetArg) || existsSync(targetArg);
+  if (looksLikeRepo) {
+    const repoURL = existsSync(targetArg) ? pathToFileURL(resolve(targetArg)).href : targetArg;
+    return applicationFor({
+      name: flags.name ?? 'sync',
+      namespace: flags.namespace ?? 'default',
+      repoURL,
+      ...(flags.branch === undefined ? {} : { branch: flags.branch }),
+      paths: flags.path,
+      destinationNamespace: flags.namespace ?? 'default',
+      prune: flags.prune,
+      selfHeal: flags.selfHeal,
+      ...(flags.interval === undefined ? {} : { interval: flags.interval }),
+    });
+  }
+  const namespace = flags.namespace ?? 'default';
+  const notFound = (cause?: unknown): GitOpsError =>
+    new GitOpsError(
+      ErrorCodes.NotFound,
+      `"${targetArg}" is neither a Git URL, a local folder, nor an Application in namespace ${namespace}`,
+      { ...(cause === undefined ? {} : { cause }), details: { object: targetArg } },
+    );
+  const found = await target.client
+    .get({ apiVersion: APPLICATION_API_VERSION, kind: APPLICATION_KIND, namespace, name: targetArg })
+    .catch((cause: unknown) => {
+      throw notFound(cause);
+    });
+  if (found === undefined) throw notFound();
+  const app = toApplication(found);
+  if (flags.prune) app.spec.policy.prune = true;
+  return app;
+}
+
+/** Human lines on a terminal; JSON lines (pino) otherwise. */
+function reportProgress(operator: Operator, output: Output): () => void {
+  const tty = process.stderr.isTTY === true;
+  const log = tty ? undefined : pino({ base: { component: 'gitops-sync' } }, pino.destination(2));
+  return operator.on((event: OperatorEvent) => {
+    if (log !== undefined) {
+      logEvent(log, event);
+      return;
+    }
+    if (event.type === 'progress') output.err(`${event.app}: ${event.step}`);
+    if (event.type === 'fetch')
+      output.err(
+        `fetch ${event.repository}: ${event.result}${event.revision ? ` ${event.revision.slice(0, 12)}` : ''}`,
+      );
+    if (event.type === 'sync') {
+      const r = event.record;
+      const what = r.error === undefined ? `${r.objects} objects` : `${r.error.code}: ${r.error.message}`;
+      output.err(`${r.app}: ${r.result} (${what}) in ${Math.round(r.durationMs)} ms`);
+    }
+  });
+}
+
+export function logEvent(log: pino.Logger, event: OperatorEvent): void {
+  switch (event.type) {
+    case 'sync': {
+      const { error, ...record } = event.record;
+      if (error === undefined) log.info({ ...record }, 'sync');
+      else log.warn({ ...record, error: error.toJSON() }, 'sync failed');
+      break;
+    }
+    case 'fetch': {
+      const { error, type: _type, ...rest } = event;
+      if (error === undefined) log.info(rest, 'fetch');
+      else log.warn({ ...rest, error: error.toJSON() }, 'fetch failed');
+      break;
+    }
+    case 'progress':
+      log.debug({ app: event.app, step: event.step }, 'progress');
+      break;
+    default:
+      break;
+  }
+}
+
+export function printViews(
+  views: ApplicationView[],
+  format: 'table' | 'json' | 'yaml',
+  output: Output,
+): void {
+  const data = views.map((v) => ({ name: v.key, status: v.status }));
+  if (format === 'json') output.out(JSON.stringify(data.length === 1 ? data[0] : data, null, 2));
+  else if (format === 'yaml') output.out(stringify(data.length === 1 ? data[0] : data).trimEnd());
+  else {
+    const rows = views.map((v) => [
+      v.key,
+      v.status.phase,
+      v.status.health,
+      (v.status.lastSyncedRevision ?? '').slice(0, 12),
+      String(v.status.objects?.length ?? 0),
+      v.status.lastError?.message ?? '',
+    ]);
+    table([['APPLICATION', 'PHASE', 'HEALTH', 'REVISION', 'OBJECTS', 'ERROR'], ...rows], output);
+    for (const v of views) {
+      for (const o of v.status.objects ?? []) output.out(`  ${o.action.padEnd(11)} ${o.object}`);
+    }
+  }
+}
+
+export function table(rows: string[][], output: Output): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of rows)
+    output.out(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

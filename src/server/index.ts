@@ -1,0 +1,5 @@
+/** The server layer: the operator's HTTP API, probes, metrics and push webhook. */
+export { createServer } from './server.js';
+export type { OperatorServer, ServerOptions } from './server.js';
+export { operatorMetrics } from './metrics.js';
+export type { OperatorMetrics } from './metrics.js';

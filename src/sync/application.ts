@@ -1,0 +1,301 @@
+/**
+ * The Application kind (gitops.libgitops.dev/v1alpha1): what to follow in Git, where to apply it,
+ * and how. Its CRD is built here so the code and deploy/crd.yaml cannot disagree (a test checks
+ * the YAML against applicationCrd()), and the same schema validates and defaults applications
+ * read from Git, the cluster or the command line.
+ */
+import { ErrorCodes, GitOpsError, Scheme } from '../runtime/index.js';
+import type { JSONSchemaProps, KubeObject, ObjectMeta } from '../runtime/index.js';
+import type { HealthStatus } from './health.js';
+
+export const APPLICATION_GROUP = 'gitops.libgitops.dev';
+export const APPLICATION_VERSION = 'v1alpha1';
+export const APPLICATION_API_VERSION = `${APPLICATION_GROUP}/${APPLICATION_VERSION}`;
+export const APPLICATION_KIND = 'Application';
+export const APPLICATION_PLURAL = 'applications';
+
+export interface ApplicationSource {
+  /** Any URL git speaks: https, ssh, git, file. */
+  repoURL: string;
+  /** Branch to follow; `main` by default. */
+  branch: string;
+  /** Folders inside the repository, rendered and applied together; `["."]` by default. */
+  paths: string[];
+  /** A Secret (in the application's namespace) with `username`/`password`, `token` or `sshPrivateKey`/`knownHosts`. */
+  credentialsSecretRef?: { name: string };
+}
+
+export interface ApplicationDestination {
+  /** `in-cluster` (the operator's own cluster) is the only one served for now. */
+  server: string;
+  /** Namespace for namespaced objects that name none. */
+  namespace: string;
+}
+
+export interface RetryPolicy {
+  /** Attempts after the first failure before waiting for the next trigger; 0 means forever. */
+  limit: number;
+  backoffSeconds: number;
+  maxBackoffSeconds: number;
+}
+
+export interface SyncPolicy {
+  /** How often Git is checked and drift looked for, e.g. `3m`, `30s`, `1h`. */
+  interval: string;
+  prune: boolean;
+  selfHeal: boolean;
+  /** Apply a wave only once the objects of the waves before it are healthy (rolled out). */
+  waitForHealth: boolean;
+  retry: RetryPolicy;
+}
+
+export interface ApplicationSpec {
+  source: ApplicationSource;
+  destination: ApplicationDestination;
+  policy: SyncPolicy;
+  /** Applications (same namespace) that must be healthy before this one syncs. */
+  dependsOn: Array<{ name: string }>;
+}
+
+export type SyncPhase = 'Pending' | 'Syncing' | 'Synced' | 'Failed' | 'Waiting';
+
+export interface ObjectSyncResult {
+  /** ObjectKey string form: `group/Kind/namespace/name`. */
+  object: string;
+  action: 'applied' | 'unchanged' | 'pruned' | 'failed' | 'skipped' | 'would-apply' | 'would-prune';
+  /** The object's health right after the sync (absent for pruned objects). */
+  health?: HealthStatus;
+  message?: string;
+}
+
+export interface ApplicationCondition {
+  type: 'Ready' | 'Synced' | 'DependenciesReady';
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+export interface ApplicationStatus {
+  phase: SyncPhase;
+  health: HealthStatus;
+  lastSyncedRevision?: string;
+  lastAttemptedRevision?: string;
+  lastSyncTime?: string;
+  lastError?: { code: string; message: string; time: string };
+  objects?: ObjectSyncResult[];
+  conditions?: ApplicationCondition[];
+}
+
+export interface Application extends KubeObject {
+  apiVersion: typeof APPLICATION_API_VERSION;
+  kind: typeof APPLICATION_KIND;
+  metadata: ObjectMeta & { name: string; namespace: string };
+  spec: ApplicationSpec;
+  status?: ApplicationStatus;
+}
+
+const duration = '^([0-9]+(ms|s|m|h))+$';
+
+const specSchema: JSONSchemaProps = {
+  type: 'object',
+  required: ['source'],
+  properties: {
+    source: {
+      type: 'object',
+      required: ['repoURL'],
+      properties: {
+        repoURL: { type: 'string', minLength: 1 },
+        branch: { type: 'string', default: 'main', minLength: 1 },
+        paths: { type: 'array', items: { type: 'string' }, default: ['.'], minItems: 1 },
+        credentialsSecretRef: {
+          type: 'object',
+          required: ['name'],
+          properties: { name: { type: 'string', minLength: 1 } },
+        },
+      },
+    },
+    destination: {
+      type: 'object',
+      default: {},
+      properties: {
+        server: { type: 'string', default: 'in-cluster', enum: ['in-cluster'] },
+        namespace: { type: 'string', default: 'default', minLength: 1 },
+      },
+    },
+    policy: {
+      type: 'object',
+      default: {},
+      properties: {
+        interval: { type: 'string', default: '3m', pattern: duration },
+        prune: { type: 'boolean', default: false },
+        selfHeal: { type: 'boolean', default: false },
+        waitForHealth: { type: 'boolean', default: false },
+        retry: {
+          type: 'object',
+          default: {},
+          properties: {
+            limit: { type: 'integer', default: 0, minimum: 0 },
+            backoffSeconds: { type: 'integer', default: 5, minimum: 1 },
+            maxBackoffSeconds: { type: 'integer', default: 300, minimum: 1 },
+          },
+        },
+      },
+    },
+    dependsOn: {
+      type: 'array',
+      default: [],
+      items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 } } },
+    },
+  },
+};
+
+/** The CustomResourceDefinition the operator ships (deploy/crd.yaml). */
+export function applicationCrd(): KubeObject {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${APPLICATION_PLURAL}.${APPLICATION_GROUP}` },
+    spec: {
+      group: APPLICATION_GROUP,
+      scope: 'Namespaced',
+      names: {
+        kind: APPLICATION_KIND,
+        listKind: `${APPLICATION_KIND}List`,
+        plural: APPLICATION_PLURAL,
+        singular: 'application',
+        shortNames: ['gapp'],
+      },
+      versions: [
+        {
+          name: APPLICATION_VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+            { name: 'Health', type: 'string', jsonPath: '.status.health' },
+            { name: 'Revision', type: 'string', jsonPath: '.status.lastSyncedRevision' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: specSchema,
+                // Written by the operator only; its shape is ApplicationStatus.
+                status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+let sharedScheme: Scheme | undefined;
+
+/** A Scheme that knows the Application kind (shared; register more kinds in a scheme of your own). */
+export function applicationScheme(): Scheme {
+  if (sharedScheme === undefined) {
+    const scheme = new Scheme();
+    scheme.registerCRD(applicationCrd());
+    sharedScheme = scheme;
+  }
+  return sharedScheme;
+}
+
+/**
+ * A validated, defaulted Application from any object: Invalid (with every problem in `causes`)
+ * when the object is not one.
+ */
+export function toApplication(obj: unknown, defaultNamespace = 'default'): Application {
+  const scheme = applicationScheme();
+  if (
+    typeof obj !== 'object' ||
+    obj === null ||
+    (obj as KubeObject).apiVersion !== APPLICATION_API_VERSION ||
+    (obj as KubeObject).kind !== APPLICATION_KIND
+  ) {
+    throw new GitOpsError(ErrorCodes.Invalid, `expected ${APPLICATION_API_VERSION} ${APPLICATION_KIND}`, {
+      details: { field: '.kind' },
+    });
+  }
+  const withNamespace = obj as KubeObject;
+  const candidate: KubeObject = {
+    ...withNamespace,
+    metadata: { ...withNamespace.metadata, namespace: withNamespace.metadata?.namespace ?? defaultNamespace },
+  };
+  scheme.assertValid(candidate);
+  const app = scheme.default(candidate) as Application;
+  const object = `${app.metadata.namespace}/${app.metadata.name}`;
+  parseDuration(app.spec.policy.interval, '.spec.policy.interval');
+  for (const [i, path] of app.spec.source.paths.entries()) {
+    if (path.split('/').includes('..') || path.startsWith('/')) {
+      throw new GitOpsError(ErrorCodes.PathEscape, `source path "${path}" must stay inside the repository`, {
+        details: { field: `.spec.source.paths[${i}]`, object },
+      });
+    }
+  }
+  return app;
+}
+
+/** The Application the command line's `gitops sync REPO --path P` stands for. */
+export function applicationFor(options: {
+  name: string;
+  namespace?: string;
+  repoURL: string;
+  branch?: string;
+  paths?: string[];
+  destinationNamespace?: string;
+  prune?: boolean;
+  selfHeal?: boolean;
+  waitForHealth?: boolean;
+  interval?: string;
+  dependsOn?: string[];
+}): Application {
+  return toApplication({
+    apiVersion: APPLICATION_API_VERSION,
+    kind: APPLICATION_KIND,
+    metadata: { name: options.name, namespace: options.namespace ?? 'default' },
+    spec: {
+      source: {
+        repoURL: options.repoURL,
+        ...(options.branch === undefined ? {} : { branch: options.branch }),
+        ...(options.paths === undefined || options.paths.length === 0 ? {} : { paths: options.paths }),
+      },
+      destination:
+        options.destinationNamespace === undefined ? {} : { namespace: options.destinationNamespace },
+      policy: {
+        ...(options.prune === undefined ? {} : { prune: options.prune }),
+        ...(options.selfHeal === undefined ? {} : { selfHeal: options.selfHeal }),
+        ...(options.waitForHealth === undefined ? {} : { waitForHealth: options.waitForHealth }),
+        ...(options.interval === undefined ? {} : { interval: options.interval }),
+      },
+      dependsOn: (options.dependsOn ?? []).map((name) => ({ name })),
+    },
+  });
+}
+
+/** `namespace/name`, the key applications are known by. */
+export function applicationKey(app: Pick<Application, 'metadata'>): string {
+  return `${app.metadata.namespace}/${app.metadata.name}`;
+}
+
+const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** `1h30m`, `3m`, `500ms` to milliseconds; Invalid otherwise. */
+export function parseDuration(text: string, field = 'duration'): number {
+  const parts = [...text.matchAll(/([0-9]+)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
+    throw new GitOpsError(ErrorCodes.Invalid, `"${text}" is not a duration; write e.g. 30s, 3m or 1h30m`, {
+      details: { field },
+    });
+  }
+  return parts.reduce((sum, p) => sum + Number(p[1]) * unitMs[p[2] as keyof typeof unitMs], 0);
+}

@@ -1,0 +1,247 @@
+/**
+ * The operator's SyncTarget on the library's own apply engine (no kubectl): server-side apply
+ * in plan order, skip-unchanged, prune with the in-cluster inventory, health from the engine's
+ * reading of each object (rollout health), waves gated on health when the policy asks. The
+ * revision last applied is kept as annotations on the inventory ConfigMap, under a field
+ * manager of its own so the engine's writes of that ConfigMap never remove them.
+ */
+import { createHash } from 'node:crypto';
+
+import { KubeClient } from '../kube/index.js';
+import type { KubeClientOptions } from '../kube/index.js';
+import {
+  ErrorCodes,
+  GitOpsError,
+  keyOf,
+  objectKeyToString,
+  parseApiVersion,
+  parseObjectKey,
+} from '../runtime/index.js';
+import type { KubeObject } from '../runtime/index.js';
+import type { Application, ObjectSyncResult } from './application.js';
+import { SyncEngine } from './engine.js';
+import type { SyncEngineOptions } from './engine.js';
+import { assessHealth } from './health.js';
+import type { HealthStatus } from './health.js';
+import { Inventory } from './inventory.js';
+import { APPLICATION_LABEL, MARK_PREFIX } from './marks.js';
+import type { ObjectResult, SyncResult } from './result.js';
+import { worstHealth } from './sync-target.js';
+import type { AppliedRevision, SyncOutcome, SyncTarget, TargetSyncRequest } from './sync-target.js';
+
+export const REVISION_ANNOTATION = `${MARK_PREFIX}revision`;
+export const REVISION_COMPLETE_ANNOTATION = `${MARK_PREFIX}revision-complete`;
+/** Field manager of the revision annotations (not the engine's, whose applies would drop them). */
+export const REVISION_FIELD_MANAGER = 'libgitops-operator';
+
+export interface EngineTargetOptions extends SyncEngineOptions {
+  /** A ready client; otherwise one is made from kubeconfig/context (or in-cluster). */
+  client?: KubeClient;
+  kubeconfig?: string;
+  context?: string;
+  clientOptions?: KubeClientOptions;
+}
+
+export class EngineTarget implements SyncTarget {
+  readonly client: KubeClient;
+  readonly engine: SyncEngine;
+  readonly #ownsClient: boolean;
+
+  constructor(options: EngineTargetOptions = {}) {
+    this.#ownsClient = options.client === undefined;
+    this.client =
+      options.client ??
+      KubeClient.fromKubeconfig(
+        {
+          ...(options.kubeconfig === undefined ? {} : { kubeconfigPath: options.kubeconfig }),
+          ...(options.context === undefined ? {} : { context: options.context }),
+        },
+        options.clientOptions,
+      );
+    this.engine = new SyncEngine(this.client, options);
+  }
+
+  /** Closes the client's connections when this target made it. */
+  close(): void {
+    if (this.#ownsClient) this.client.close();
+  }
+
+  async sync(request: TargetSyncRequest): Promise<SyncOutcome> {
+    const { app, signal } = request;
+    const application = engineApplicationName(app);
+    if (!request.dryRun) await this.#mark(app, request.revision, false, signal);
+    if (request.onWave !== undefined) {
+      const plan = await this.engine.plan({
+        application,
+        objects: request.objects,
+        defaultNamespace: app.spec.destination.namespace,
+        signal,
+      });
+      const waves = new Set(plan.steps.map((s) => `${s.phase}/${s.wave}`));
+      request.onWave({ index: 0, total: waves.size, objects: plan.objects.length });
+    }
+    const result = await this.engine.sync({
+      application,
+      objects: request.objects,
+      defaultNamespace: app.spec.destination.namespace,
+      inventoryNamespace: app.metadata.namespace,
+      prune: request.prune,
+      dryRun: request.dryRun,
+      waitForHealth: app.spec.policy.waitForHealth,
+      signal,
+    });
+    const error = failureOf(result);
+    if (!request.dryRun && error === undefined) await this.#mark(app, request.revision, true, signal);
+    return {
+      objects: result.objects.map((o) => toObjectSyncResult(o, result.dryRun)),
+      health: healthOf(result),
+      ...(error === undefined ? {} : { error }),
+      result,
+    };
+  }
+
+  async drifted(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<boolean> {
+    const result = await this.#dryRun(app, objects, signal);
+    const error = failureOf(result);
+    if (error !== undefined) throw error;
+    return result.objects.some((o) => o.action === 'created' || o.action === 'configured' || o.drifted);
+  }
+
+  async diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<string> {
+    const result = await this.#dryRun(app, objects, signal);
+    const error = failureOf(result);
+    if (error !== undefined) throw error;
+    const blocks: string[] = [];
+    for (const o of result.objects) {
+      if (o.action !== 'created' && o.action !== 'configured' && o.action !== 'pruned') continue;
+      const lines = [
+        `${o.action === 'pruned' ? 'prune' : o.action === 'created' ? 'create' : 'change'} ${o.id}`,
+      ];
+      for (const c of o.changes ?? []) {
+        const path = c.path === '' ? '(object)' : c.path;
+        if (c.change === 'added') lines.push(`  + ${path}: ${JSON.stringify(c.desired)}`);
+        else if (c.change === 'removed') lines.push(`  - ${path}: ${JSON.stringify(c.live)}`);
+        else lines.push(`  ~ ${path}: ${JSON.stringify(c.live)} -> ${JSON.stringify(c.desired)}`);
+      }
+      blocks.push(lines.join('\n'));
+    }
+    return blocks.length === 0 ? '' : `${blocks.join('\n')}\n`;
+  }
+
+  async health(app: Application, signal?: AbortSignal): Promise<HealthStatus> {
+    const application = engineApplicationName(app);
+    const entries = await new Inventory(this.client, application, app.metadata.namespace).read(signal);
+    const byType = new Map<string, { apiVersion: string; kind: string; ids: string[] }>();
+    for (const entry of entries.values()) {
+      const kind = parseObjectKey(entry.id).kind;
+      const type = `${entry.apiVersion}/${kind}`;
+      const known = byType.get(type) ?? { apiVersion: entry.apiVersion, kind, ids: [] };
+      known.ids.push(entry.id);
+      byType.set(type, known);
+    }
+    const statuses: HealthStatus[] = [];
+    await Promise.all(
+      [...byType.values()].map(async ({ apiVersion, kind, ids }) => {
+        const list = await this.client.list(
+          { ...parseApiVersion(apiVersion), kind },
+          { labelSelector: `${APPLICATION_LABEL}=${application}`, signal },
+        );
+        const live = new Map(list.items.map((o) => [objectKeyToString(keyOf(o)), o]));
+        for (const id of ids) statuses.push(assessHealth(live.get(id)).status);
+      }),
+    );
+    return worstHealth(statuses);
+  }
+
+  async appliedRevision(app: Application, signal?: AbortSignal): Promise<AppliedRevision | undefined> {
+    const configMap = await this.client.get(this.#inventoryRef(app), signal);
+    const annotations = configMap?.metadata?.annotations ?? {};
+    const revision = annotations[REVISION_ANNOTATION];
+    if (revision === undefined || revision === '') return undefined;
+    return { revision, complete: annotations[REVISION_COMPLETE_ANNOTATION] === 'true' };
+  }
+
+  #inventoryRef(app: Application): { apiVersion: string; kind: string; namespace: string; name: string } {
+    const inventory = new Inventory(this.client, engineApplicationName(app), app.metadata.namespace);
+    return { apiVersion: 'v1', kind: 'ConfigMap', namespace: inventory.namespace, name: inventory.name };
+  }
+
+  #dryRun(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<SyncResult> {
+    return this.engine.sync({
+      application: engineApplicationName(app),
+      objects,
+      defaultNamespace: app.spec.destination.namespace,
+      inventoryNamespace: app.metadata.namespace,
+      prune: app.spec.policy.prune,
+      dryRun: true,
+      signal,
+    });
+  }
+
+  // Written before a sync (complete=false) and after it (true): a restart in between re-applies.
+  async #mark(app: Application, revision: string, complete: boolean, signal?: AbortSignal): Promise<void> {
+    const ref = this.#inventoryRef(app);
+    await this.client.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: ref.name,
+          namespace: ref.namespace,
+          annotations: { [REVISION_ANNOTATION]: revision, [REVISION_COMPLETE_ANNOTATION]: String(complete) },
+        },
+      },
+      { fieldManager: REVISION_FIELD_MANAGER, signal },
+    );
+  }
+}
+
+/**
+ * The engine's name for an application (a label value): `<namespace>.<name>`, unique because a
+ * namespace has no dots; a hash stands in for the tail when that is longer than 63 characters.
+ */
+export function engineApplicationName(app: Pick<Application, 'metadata'>): string {
+  const full = `${app.metadata.namespace}.${app.metadata.name}`;
+  if (full.length <= 63) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 10);
+  return `${full.slice(0, 52).replace(/[-.]+$/, '')}-${hash}`;
+}
+
+function toObjectSyncResult(o: ObjectResult, dryRun: boolean): ObjectSyncResult {
+  const action: ObjectSyncResult['action'] =
+    o.action === 'created' || o.action === 'configured'
+      ? dryRun
+        ? 'would-apply'
+        : 'applied'
+      : o.action === 'pruned'
+        ? dryRun
+          ? 'would-prune'
+          : 'pruned'
+        : o.action;
+  const message = o.error?.message ?? o.message;
+  return {
+    object: o.id ?? '(unnamed)',
+    action,
+    ...(o.action === 'pruned' ? {} : { health: o.health.status }),
+    ...(message === undefined ? {} : { message }),
+  };
+}
+
+function healthOf(result: SyncResult): HealthStatus {
+  return worstHealth(result.objects.filter((o) => o.action !== 'pruned').map((o) => o.health.status));
+}
+
+/** The error a sync with problems reports: the sync's own first, else a summary of failed objects. */
+function failureOf(result: SyncResult): GitOpsError | undefined {
+  if (result.errors.length > 0) return result.errors[0];
+  const failed = result.objects.filter((o) => o.action === 'failed');
+  if (failed.length === 0) return undefined;
+  const first = failed[0]!;
+  const code = first.error?.code ?? ErrorCodes.InternalError;
+  return new GitOpsError(
+    code,
+    `${failed.length} of ${result.objects.length} object(s) failed; ${first.id ?? '(unnamed)'}: ` +
+      (first.error?.message ?? first.message ?? 'failed'),
+    { ...(first.error === undefined ? {} : { cause: first.error }), details: { object: first.id ?? '' } },
+  );
+}

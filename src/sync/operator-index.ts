@@ -1,0 +1,54 @@
+/**
+ * The operator part of the sync layer (re-exported from src/sync/index.ts): the Application
+ * kind, rendering, the engine-backed target, the reconciler, triggers, Kubernetes Events,
+ * leader election and the Operator.
+ */
+export {
+  APPLICATION_API_VERSION,
+  APPLICATION_GROUP,
+  APPLICATION_KIND,
+  APPLICATION_PLURAL,
+  APPLICATION_VERSION,
+  applicationCrd,
+  applicationFor,
+  applicationKey,
+  applicationScheme,
+  parseDuration,
+  toApplication,
+} from './application.js';
+export type {
+  Application,
+  ApplicationCondition,
+  ApplicationDestination,
+  ApplicationSource,
+  ApplicationSpec,
+  ApplicationStatus,
+  ObjectSyncResult,
+  RetryPolicy,
+  SyncPhase,
+  SyncPolicy,
+} from './application.js';
+export { Renderer } from './render.js';
+export type { RenderedPath, RendererOptions } from './render.js';
+export { RenderCache } from './render-cache.js';
+export type { RenderCacheOptions, RenderCacheStats } from './render-cache.js';
+export {
+  EngineTarget,
+  REVISION_ANNOTATION,
+  REVISION_COMPLETE_ANNOTATION,
+  REVISION_FIELD_MANAGER,
+  engineApplicationName,
+} from './engine-target.js';
+export type { EngineTargetOptions } from './engine-target.js';
+export { worstHealth } from './sync-target.js';
+export type { AppliedRevision, SyncOutcome, SyncTarget, TargetSyncRequest } from './sync-target.js';
+export { SyncEventRecorder } from './sync-events.js';
+export type { SyncEventRecorderOptions } from './sync-events.js';
+export { ApplicationReconciler } from './reconciler.js';
+export type { ReconcilerContext, ReconcilerOptions, SyncRecord, TriggerReason } from './reconciler.js';
+export { Operator, comparableUrl } from './operator.js';
+export type { ApplicationView, OperatorEvent, OperatorOptions } from './operator.js';
+export { handlePushWebhook } from './triggers.js';
+export type { PushTriggerOptions, PushTriggerResult } from './triggers.js';
+export { LeaderElector } from './leader-election.js';
+export type { LeaderElectionOptions } from './leader-election.js';

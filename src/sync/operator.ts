@@ -1,0 +1,415 @@
+/**
+ * The operator: many applications, one GitDirectory per repository and branch however many
+ * applications follow it (one fetch per push, not one per application), a reconciler per
+ * application, dependsOn gating, and events for whoever reports (CLI, HTTP, metrics, status).
+ */
+import { join } from 'node:path';
+
+import type { Credentials, Git } from '../git/index.js';
+import { EventHub, GitDirectory, parseRemoteUrl } from '../git/index.js';
+import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
+import { applicationKey, parseDuration } from './application.js';
+import type { Application, ApplicationStatus } from './application.js';
+import type { SyncTarget } from './sync-target.js';
+import { ApplicationReconciler } from './reconciler.js';
+import type { SyncRecord, TriggerReason } from './reconciler.js';
+import { Renderer } from './render.js';
+import type { SyncEventRecorder } from './sync-events.js';
+
+export type OperatorEvent =
+  | { type: 'status'; app: string; status: ApplicationStatus }
+  | { type: 'sync'; record: SyncRecord }
+  | { type: 'progress'; app: string; step: string }
+  | {
+      type: 'fetch';
+      repository: string;
+      durationMs: number;
+      result: 'ok' | 'error';
+      revision?: string;
+      error?: GitOpsError;
+    };
+
+export interface OperatorOptions {
+  target: SyncTarget;
+  renderer?: Renderer;
+  /** Credentials for an application's repository (e.g. from its Secret); none by default. */
+  credentialsFor?: (app: Application) => Promise<Credentials | undefined>;
+  /** Where bare clones are kept (reused across restarts); temporary folders by default. */
+  dataDir?: string;
+  /** Run timers and follow remotes; false for a one-shot sync. Default true. */
+  follow?: boolean;
+  dryRun?: boolean;
+  /** Records a Kubernetes Event on the Application for each sync (not for dry-runs). */
+  events?: SyncEventRecorder;
+  /** Called with each status change (e.g. to write it to the Application object). */
+  onStatus?: (app: Application, status: ApplicationStatus) => void;
+}
+
+interface Repository {
+  key: string;
+  url: string;
+  branch: string;
+  /** Created on first use. */
+  dir?: GitDirectory;
+  starting?: Promise<string>;
+  apps: Set<string>;
+  unsubscribe: () => void;
+}
+
+export interface ApplicationView {
+  key: string;
+  app: Application;
+  status: ApplicationStatus;
+  busy: boolean;
+}
+
+export class Operator {
+  readonly renderer: Renderer;
+  private readonly target: SyncTarget;
+  private readonly reconcilers = new Map<string, ApplicationReconciler>();
+  private readonly repositories = new Map<string, Repository>();
+  private readonly hub = new EventHub<OperatorEvent>((error) =>
+    process.emitWarning(`an Operator listener threw: ${String(error)}`),
+  );
+  private running = false;
+
+  constructor(private readonly options: OperatorOptions) {
+    this.target = options.target;
+    this.renderer = options.renderer ?? new Renderer();
+  }
+
+  on(listener: (event: OperatorEvent) => void): () => void {
+    return this.hub.on(listener);
+  }
+
+  /** Adds (or replaces the spec of) an application; it syncs at once when the operator runs. */
+  upsert(app: Application): void {
+    const key = applicationKey(app);
+    const existing = this.reconcilers.get(key);
+    if (existing !== undefined) {
+      const moved =
+        existing.app.spec.source.repoURL !== app.spec.source.repoURL ||
+        existing.app.spec.source.branch !== app.spec.source.branch;
+      existing.update(app);
+      if (moved) {
+        this.release(key, existing.app);
+        this.repositoryFor(app).apps.add(key);
+      }
+      if (this.running) void existing.trigger('manual');
+      return;
+    }
+    const reconciler = new ApplicationReconciler(
+      app,
+      {
+        source: (a, signal) => this.source(a, signal),
+        renderer: this.renderer,
+        target: this.target,
+        unhealthyDependencies: (a) => this.unhealthyDependencies(a),
+        onStatus: (a, status) => {
+          this.hub.emit({ type: 'status', app: applicationKey(a), status });
+          this.options.onStatus?.(a, status);
+          if (status.health === 'Healthy' && status.phase === 'Synced') this.wakeDependents(a);
+        },
+        onSync: (record) => {
+          this.hub.emit({ type: 'sync', record });
+          if (this.options.events !== undefined && this.options.dryRun !== true)
+            void this.options.events.record(this.reconcilers.get(key)?.app ?? app, record);
+        },
+        onProgress: (a, step) => this.hub.emit({ type: 'progress', app: applicationKey(a), step }),
+      },
+      { timer: this.options.follow !== false, dryRun: this.options.dryRun },
+    );
+    this.reconcilers.set(key, reconciler);
+    this.repositoryFor(app).apps.add(key);
+    if (this.running) reconciler.start();
+  }
+
+  async remove(key: string): Promise<void> {
+    const reconciler = this.reconcilers.get(key);
+    if (reconciler === undefined) return;
+    this.reconcilers.delete(key);
+    await reconciler.stop();
+    this.release(key, reconciler.app);
+  }
+
+  /** Starts every reconciler (each fetches through its repository's GitDirectory). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const reconciler of this.reconcilers.values()) reconciler.start();
+  }
+
+  /** One sync of every application, in dependency order where dependsOn says so; resolves with their statuses. */
+  async syncAll(reason: TriggerReason = 'manual'): Promise<ApplicationView[]> {
+    const done = new Set<string>();
+    const pending = new Set(this.reconcilers.keys());
+    while (pending.size > 0) {
+      const ready = [...pending].filter((key) =>
+        this.reconcilers.get(key)!.app.spec.dependsOn.every((d) => {
+          const dep = `${this.reconcilers.get(key)!.app.metadata.namespace}/${d.name}`;
+          return done.has(dep) || !this.reconcilers.has(dep);
+        }),
+      );
+      // A dependency cycle syncs what is left anyway; each reports its waiting dependencies.
+      const batch = ready.length > 0 ? ready : [...pending];
+      await Promise.all(batch.map((key) => this.reconcilers.get(key)!.trigger(reason)));
+      for (const key of batch) {
+        pending.delete(key);
+        done.add(key);
+      }
+    }
+    return this.list();
+  }
+
+  /** Syncs one application now; NotFound for an unknown key. */
+  trigger(key: string, reason: TriggerReason = 'manual'): Promise<ApplicationStatus> {
+    return this.reconcilerOf(key).trigger(reason);
+  }
+
+  /**
+   * A push to `repoURL` (optionally one branch): fetches each matching repository once, which
+   * triggers its applications through the revision event. Resolves with the number of
+   * repositories fetched.
+   */
+  async notifyPush(repoURL: string, branch?: string): Promise<number> {
+    const wanted = comparableUrl(repoURL);
+    const matching = [...this.repositories.values()].filter(
+      (r) => comparableUrl(r.url) === wanted && (branch === undefined || r.branch === branch),
+    );
+    await Promise.all(matching.map((r) => this.fetch(r).catch(() => undefined)));
+    return matching.length;
+  }
+
+  /** The URLs of every followed repository, as the applications wrote them. */
+  repositoryUrls(): string[] {
+    return [...new Set([...this.repositories.values()].map((r) => r.url))];
+  }
+
+  list(): ApplicationView[] {
+    return [...this.reconcilers.values()].map((r) => ({
+      key: r.key,
+      app: r.app,
+      status: r.status,
+      busy: r.busy,
+    }));
+  }
+
+  get(key: string): ApplicationView | undefined {
+    const r = this.reconcilers.get(key);
+    return r === undefined ? undefined : { key: r.key, app: r.app, status: r.status, busy: r.busy };
+  }
+
+  /** The diff of live objects against the application's current revision ('' when in sync). */
+  async diff(key: string, signal?: AbortSignal): Promise<string> {
+    const app = this.reconcilerOf(key).app;
+    const ac = new AbortController();
+    signal?.addEventListener('abort', () => ac.abort(), { once: true });
+    const { git, revision } = await this.source(app, ac.signal);
+    const rendered = await this.renderer.renderAll(git, revision, app.spec.source.paths, ac.signal);
+    return this.target.diff(
+      app,
+      rendered.flatMap((r) => r.objects),
+      ac.signal,
+    );
+  }
+
+  /** True once every repository has been fetched at least once. */
+  get ready(): boolean {
+    return [...this.repositories.values()].every((r) => r.dir?.revision !== undefined);
+  }
+
+  /** Stops reconcilers (abandoning their current sync) and closes repositories. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all([...this.reconcilers.values()].map((r) => r.stop()));
+    await Promise.all([...this.repositories.values()].map((r) => this.closeRepository(r)));
+    this.repositories.clear();
+    this.hub.end();
+  }
+
+  private reconcilerOf(key: string): ApplicationReconciler {
+    const r = this.reconcilers.get(key);
+    if (r === undefined) {
+      throw new GitOpsError(ErrorCodes.NotFound, `application ${key} is not known to this operator`, {
+        details: { object: key },
+      });
+    }
+    return r;
+  }
+
+  private async source(app: Application, signal: AbortSignal): Promise<{ git: Git; revision: string }> {
+    const repository = this.repositoryFor(app);
+    const revision = await abortable(this.started(repository, app), signal);
+    const dir = repository.dir!;
+    return { git: dir.git, revision: dir.revision ?? revision };
+  }
+
+  private repositoryFor(app: Application): Repository {
+    const key = `${comparableUrl(app.spec.source.repoURL)}#${app.spec.source.branch}`;
+    const known = this.repositories.get(key);
+    if (known !== undefined) return known;
+    const repository: Repository = {
+      key,
+      url: app.spec.source.repoURL,
+      branch: app.spec.source.branch,
+      apps: new Set(),
+      unsubscribe: () => undefined,
+    };
+    this.repositories.set(key, repository);
+    return repository;
+  }
+
+  // The clone starts on first use (credentials may need the cluster); a failed start is retried by the next caller.
+  private started(repository: Repository, app: Application): Promise<string> {
+    repository.starting ??= this.startRepository(repository, app).catch((error: unknown) => {
+      repository.starting = undefined;
+      throw error;
+    });
+    return repository.starting;
+  }
+
+  private async startRepository(repository: Repository, app: Application): Promise<string> {
+    const began = performance.now();
+    const url = redact(repository.url);
+    try {
+      if (repository.dir === undefined) {
+        const credentials = await this.options.credentialsFor?.(app);
+        const follow = this.options.follow !== false;
+        const dir = new GitDirectory({
+          url: repository.url,
+          branch: repository.branch,
+          ...(credentials === undefined ? {} : { credentials }),
+          // The remote is polled at the application's interval; webhooks make it immediate.
+          interval: follow ? parseDuration(app.spec.policy.interval) : 0,
+          jitter: 0.2,
+          ...(this.options.dataDir === undefined
+            ? {}
+            : {
+                dir: join(
+                  this.options.dataDir,
+                  'repositories',
+                  Buffer.from(repository.key).toString('base64url').slice(0, 120),
+                ),
+              }),
+        });
+        repository.unsubscribe = dir.on('revision', (event) => {
+          if (event.from === undefined) return;
+          for (const appKey of repository.apps) void this.reconcilers.get(appKey)?.trigger('revision');
+        });
+        repository.dir = dir;
+      }
+      const revision = await repository.dir.start();
+      this.hub.emit({
+        type: 'fetch',
+        repository: url,
+        durationMs: performance.now() - began,
+        result: 'ok',
+        revision,
+      });
+      return revision;
+    } catch (cause) {
+      const error = toGitOpsError(cause, ErrorCodes.GitError);
+      this.hub.emit({
+        type: 'fetch',
+        repository: url,
+        durationMs: performance.now() - began,
+        result: 'error',
+        error,
+      });
+      throw error;
+    }
+  }
+
+  private async fetch(repository: Repository): Promise<string> {
+    const app = this.reconcilers.get([...repository.apps][0] ?? '')?.app;
+    if (app === undefined) return '';
+    if (repository.dir?.revision === undefined) return this.started(repository, app);
+    const began = performance.now();
+    const url = redact(repository.url);
+    try {
+      const revision = await repository.dir.sync();
+      this.hub.emit({
+        type: 'fetch',
+        repository: url,
+        durationMs: performance.now() - began,
+        result: 'ok',
+        revision,
+      });
+      return revision;
+    } catch (cause) {
+      const error = toGitOpsError(cause, ErrorCodes.GitError);
+      this.hub.emit({
+        type: 'fetch',
+        repository: url,
+        durationMs: performance.now() - began,
+        result: 'error',
+        error,
+      });
+      throw error;
+    }
+  }
+
+  private unhealthyDependencies(app: Application): string[] {
+    return app.spec.dependsOn
+      .map((d) => `${app.metadata.namespace}/${d.name}`)
+      .filter((key) => {
+        const status = this.reconcilers.get(key)?.status;
+        return status === undefined || status.health !== 'Healthy' || status.phase !== 'Synced';
+      });
+  }
+
+  private wakeDependents(app: Application): void {
+    for (const r of this.reconcilers.values()) {
+      if (r.status.phase !== 'Waiting') continue;
+      if (r.app.metadata.namespace !== app.metadata.namespace) continue;
+      if (r.app.spec.dependsOn.some((d) => d.name === app.metadata.name)) void r.trigger('dependency');
+    }
+  }
+
+  private release(key: string, app: Application): void {
+    const repoKey = `${comparableUrl(app.spec.source.repoURL)}#${app.spec.source.branch}`;
+    const repository = this.repositories.get(repoKey);
+    if (repository === undefined) return;
+    repository.apps.delete(key);
+    if (repository.apps.size === 0) {
+      this.repositories.delete(repoKey);
+      void this.closeRepository(repository);
+    }
+  }
+
+  private async closeRepository(repository: Repository): Promise<void> {
+    repository.unsubscribe();
+    await repository.dir?.close();
+  }
+}
+
+/** Same repository, however it is written: no credentials, no `.git`, no trailing slash, lower-case host. */
+export function comparableUrl(url: string): string {
+  let text = url.trim();
+  try {
+    text = parseRemoteUrl(text).url;
+  } catch {
+    // Not a URL git would take: compare it as written.
+  }
+  try {
+    const parsed = new URL(text);
+    parsed.username = '';
+    parsed.password = '';
+    return `${parsed.host.toLowerCase()}${parsed.pathname.replace(/\/+$/, '').replace(/\.git$/, '')}`;
+  } catch {
+    return text.replace(/\/+$/, '').replace(/\.git$/, '');
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new GitOpsError(ErrorCodes.Aborted, 'aborted'));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new GitOpsError(ErrorCodes.Aborted, 'aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

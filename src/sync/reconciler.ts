@@ -1,0 +1,345 @@
+/**
+ * One application's reconcile loop. At most one sync runs at a time; triggers that arrive during
+ * a sync collapse into one follow-up. A failure is reported and retried with backoff, never
+ * thrown out of the loop: an unreachable remote or API server is just another failed attempt.
+ */
+import { setMaxListeners } from 'node:events';
+
+import type { Git } from '../git/index.js';
+import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
+import type { KubeObject } from '../runtime/index.js';
+import { applicationKey, parseDuration } from './application.js';
+import type { Application, ApplicationCondition, ApplicationStatus } from './application.js';
+import type { Renderer } from './render.js';
+import type { HealthStatus } from './health.js';
+import type { SyncTarget } from './sync-target.js';
+
+export type TriggerReason =
+  'start' | 'revision' | 'timer' | 'webhook' | 'drift' | 'manual' | 'dependency' | 'retry';
+
+export interface SyncRecord {
+  app: string;
+  reason: TriggerReason;
+  result: 'synced' | 'unchanged' | 'healed' | 'failed' | 'waiting';
+  revision?: string;
+  durationMs: number;
+  objects: number;
+  error?: GitOpsError;
+}
+
+export interface ReconcilerContext {
+  /** The repository and the revision to sync (the operator fetches; a reconciler only reads). */
+  source(app: Application, signal: AbortSignal): Promise<{ git: Git; revision: string }>;
+  renderer: Renderer;
+  target: SyncTarget;
+  /** Names of dependencies that are not healthy yet (empty when the app may sync). */
+  unhealthyDependencies(app: Application): string[];
+  onStatus?(app: Application, status: ApplicationStatus): void;
+  onSync?(record: SyncRecord): void;
+  onProgress?(app: Application, step: string): void;
+  /** For tests: how long a timer or a retry waits is scaled by this; 1 by default. */
+  random?: () => number;
+}
+
+export interface ReconcilerOptions {
+  /** Run the timer (drift checks and periodic syncs); off for one-shot syncs. */
+  timer?: boolean;
+  dryRun?: boolean;
+}
+
+export class ApplicationReconciler {
+  private current: Application;
+  private state: ApplicationStatus;
+  private running: Promise<ApplicationStatus> | undefined;
+  private queued: Promise<ApplicationStatus> | undefined;
+  private queuedReason: TriggerReason = 'retry';
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private intervalTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private healthChecks = 0;
+  private readonly lifetime = new AbortController();
+  private stopped = false;
+
+  constructor(
+    app: Application,
+    private readonly context: ReconcilerContext,
+    private readonly options: ReconcilerOptions = {},
+  ) {
+    this.current = app;
+    // Every concurrent API request of a sync listens on this one signal.
+    setMaxListeners(0, this.lifetime.signal);
+    this.state = { phase: 'Pending', health: 'Unknown', ...(app.status ?? {}) };
+  }
+
+  get app(): Application {
+    return this.current;
+  }
+
+  get key(): string {
+    return applicationKey(this.current);
+  }
+
+  get status(): ApplicationStatus {
+    return this.state;
+  }
+
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** A new spec (e.g. the Application was edited): the next sync uses it. */
+  update(app: Application): void {
+    this.current = app;
+    this.scheduleTimer();
+  }
+
+  start(): void {
+    this.scheduleTimer();
+    void this.trigger('start');
+  }
+
+  /**
+   * Asks for a sync; resolves with the status after a sync that began after this call. A call
+   * during a sync waits for one follow-up, shared by every call made meanwhile.
+   */
+  trigger(reason: TriggerReason): Promise<ApplicationStatus> {
+    if (this.stopped) return Promise.resolve(this.state);
+    if (this.running === undefined) return this.launch(reason);
+    this.queuedReason = strongest(this.queuedReason, reason);
+    this.queued ??= this.running.then(() => {
+      this.queued = undefined;
+      const collapsed = this.queuedReason;
+      this.queuedReason = 'retry';
+      return this.launch(collapsed);
+    });
+    return this.queued;
+  }
+
+  /** Abandons the current sync (between API requests) and stops every timer. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.intervalTimer);
+    clearTimeout(this.healthTimer);
+    this.lifetime.abort();
+    await Promise.allSettled([this.running, this.queued]);
+  }
+
+  private launch(reason: TriggerReason): Promise<ApplicationStatus> {
+    const run = this.reconcile(reason).finally(() => {
+      this.running = undefined;
+    });
+    this.running = run;
+    return run;
+  }
+
+  private async reconcile(reason: TriggerReason): Promise<ApplicationStatus> {
+    const app = this.current;
+    const began = performance.now();
+    const signal = this.lifetime.signal;
+    let revision: string | undefined;
+    let objects: readonly KubeObject[] = [];
+    clearTimeout(this.retryTimer);
+    try {
+      const waiting = this.context.unhealthyDependencies(app);
+      if (waiting.length > 0) {
+        this.setStatus({
+          phase: 'Waiting',
+          condition: condition('DependenciesReady', 'False', 'Waiting', `waiting for ${waiting.join(', ')}`),
+        });
+        this.context.onSync?.(record(app, reason, 'waiting', began, undefined, 0));
+        return this.state;
+      }
+      this.context.onProgress?.(app, 'fetch');
+      const source = await this.context.source(app, signal);
+      revision = source.revision;
+      const applied = await this.context.target.appliedRevision(app, signal);
+      const alreadyApplied =
+        applied?.complete === true &&
+        applied.revision === revision &&
+        reason !== 'manual' &&
+        !this.options.dryRun;
+      if (alreadyApplied && !app.spec.policy.selfHeal) {
+        this.succeed(revision, undefined, await this.context.target.health(app, signal));
+        this.context.onSync?.(record(app, reason, 'unchanged', began, revision, 0));
+        return this.state;
+      }
+      this.context.onProgress?.(app, 'render');
+      const rendered = await this.context.renderer.renderAll(
+        source.git,
+        revision,
+        app.spec.source.paths,
+        signal,
+      );
+      objects = rendered.flatMap((r) => r.objects);
+      if (alreadyApplied && !(await this.context.target.drifted(app, objects, signal))) {
+        this.succeed(revision, undefined, await this.context.target.health(app, signal));
+        this.context.onSync?.(record(app, reason, 'unchanged', began, revision, objects.length));
+        return this.state;
+      }
+      this.setStatus({ phase: 'Syncing', lastAttemptedRevision: revision });
+      const outcome = await this.context.target.sync({
+        app,
+        revision,
+        objects,
+        prune: app.spec.policy.prune,
+        dryRun: this.options.dryRun === true,
+        signal,
+        onWave: (w) =>
+          this.context.onProgress?.(app, `apply wave ${w.index + 1}/${w.total} (${w.objects} objects)`),
+      });
+      if (outcome.error !== undefined) {
+        this.fail(outcome.error, revision, outcome);
+        this.context.onSync?.(record(app, reason, 'failed', began, revision, objects.length, outcome.error));
+        return this.state;
+      }
+      this.succeed(revision, outcome.objects, outcome.health);
+      this.context.onSync?.(
+        record(app, reason, alreadyApplied ? 'healed' : 'synced', began, revision, objects.length),
+      );
+    } catch (cause) {
+      const error = signal.aborted
+        ? new GitOpsError(ErrorCodes.Aborted, 'the sync was abandoned because the operator is stopping', {
+            cause,
+          })
+        : toGitOpsError(cause);
+      this.fail(error, revision);
+      this.context.onSync?.(record(app, reason, 'failed', began, revision, objects.length, error));
+    }
+    return this.state;
+  }
+
+  private succeed(revision: string, objects: ApplicationStatus['objects'], health: HealthStatus): void {
+    this.failures = 0;
+    const now = new Date().toISOString();
+    this.setStatus({
+      phase: this.options.dryRun ? this.state.phase : 'Synced',
+      health: this.options.dryRun ? this.state.health : health,
+      lastAttemptedRevision: revision,
+      ...(this.options.dryRun ? {} : { lastSyncedRevision: revision, lastSyncTime: now }),
+      ...(objects === undefined ? {} : { objects }),
+      lastError: undefined,
+      condition: condition('Synced', 'True', 'Synced', `revision ${revision} is applied`),
+    });
+    this.scheduleHealthCheck(health);
+  }
+
+  // A rollout in progress is looked at again soon (5 s, doubling up to 1 min), not only at the
+  // next interval, so applications that depend on this one start as soon as it is healthy.
+  private scheduleHealthCheck(health: HealthStatus): void {
+    clearTimeout(this.healthTimer);
+    if (health === 'Healthy' || health === 'Degraded' || this.stopped || this.options.dryRun) {
+      this.healthChecks = 0;
+      return;
+    }
+    if (this.options.timer !== true) return;
+    const wait = Math.min(5_000 * 2 ** this.healthChecks, 60_000);
+    this.healthChecks++;
+    this.healthTimer = setTimeout(() => void this.trigger('timer'), wait);
+    this.healthTimer.unref?.();
+  }
+
+  private fail(
+    error: GitOpsError,
+    revision: string | undefined,
+    outcome?: { objects: ApplicationStatus['objects']; health: HealthStatus },
+  ): void {
+    this.failures++;
+    const health = outcome?.health ?? this.state.health;
+    this.setStatus({
+      phase: 'Failed',
+      health: health === 'Healthy' ? 'Degraded' : health,
+      ...(revision === undefined ? {} : { lastAttemptedRevision: revision }),
+      ...(outcome === undefined || this.options.dryRun ? {} : { objects: outcome.objects }),
+      lastError: { code: error.code, message: error.message, time: new Date().toISOString() },
+      condition: condition('Synced', 'False', error.code, error.message),
+    });
+    if (this.stopped || error.code === ErrorCodes.Aborted) return;
+    const retry = this.current.spec.policy.retry;
+    if (retry.limit !== 0 && this.failures > retry.limit) return;
+    const wait = Math.min(
+      retry.backoffSeconds * 1000 * 2 ** (this.failures - 1),
+      retry.maxBackoffSeconds * 1000,
+    );
+    const jittered = wait * (0.8 + 0.4 * (this.context.random ?? Math.random)());
+    this.retryTimer = setTimeout(() => void this.trigger('retry'), jittered);
+    this.retryTimer.unref?.();
+  }
+
+  private scheduleTimer(): void {
+    clearTimeout(this.intervalTimer);
+    if (this.options.timer !== true || this.stopped) return;
+    const interval = parseDuration(this.current.spec.policy.interval);
+    // Jitter keeps many applications from hitting the API server in step.
+    const wait = interval * (0.9 + 0.2 * (this.context.random ?? Math.random)());
+    this.intervalTimer = setTimeout(() => {
+      void this.trigger('timer').finally(() => this.scheduleTimer());
+    }, wait);
+    this.intervalTimer.unref?.();
+  }
+
+  private setStatus(change: Partial<ApplicationStatus> & { condition?: ApplicationCondition }): void {
+    const { condition: next, ...rest } = change;
+    const conditions = [...(this.state.conditions ?? [])];
+    if (next !== undefined) {
+      const at = conditions.findIndex((c) => c.type === next.type);
+      const old = at === -1 ? undefined : conditions[at];
+      const kept =
+        old !== undefined && old.status === next.status
+          ? { ...next, lastTransitionTime: old.lastTransitionTime }
+          : next;
+      if (at === -1) conditions.push(kept);
+      else conditions[at] = kept;
+    }
+    const merged: ApplicationStatus = { ...this.state, ...rest, conditions };
+    if (merged.lastError === undefined) delete merged.lastError;
+    this.state = merged;
+    this.context.onStatus?.(this.current, merged);
+  }
+}
+
+const strength: Record<TriggerReason, number> = {
+  retry: 0,
+  timer: 1,
+  start: 2,
+  dependency: 3,
+  revision: 4,
+  drift: 5,
+  webhook: 6,
+  manual: 7,
+};
+
+// A collapsed follow-up keeps the most forceful reason: a manual sync re-applies even an applied revision.
+function strongest(a: TriggerReason, b: TriggerReason): TriggerReason {
+  return strength[a] >= strength[b] ? a : b;
+}
+
+function condition(
+  type: ApplicationCondition['type'],
+  status: ApplicationCondition['status'],
+  reason: string,
+  message: string,
+): ApplicationCondition {
+  return { type, status, reason, message, lastTransitionTime: new Date().toISOString() };
+}
+
+function record(
+  app: Application,
+  reason: TriggerReason,
+  result: SyncRecord['result'],
+  began: number,
+  revision: string | undefined,
+  objects: number,
+  error?: GitOpsError,
+): SyncRecord {
+  return {
+    app: applicationKey(app),
+    reason,
+    result,
+    ...(revision === undefined ? {} : { revision }),
+    durationMs: performance.now() - began,
+    objects,
+    ...(error === undefined ? {} : { error }),
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * What a reconciler needs from a cluster: apply an application's objects at a revision, say
+ * whether they drifted, show a diff, tell how healthy they are, and remember which revision was
+ * fully applied (so a restarted operator does not apply it again without need).
+ */
+import type { GitOpsError, KubeObject } from '../runtime/index.js';
+import type { Application, ObjectSyncResult } from './application.js';
+import type { HealthStatus } from './health.js';
+import type { SyncResult } from './result.js';
+
+export interface TargetSyncRequest {
+  app: Application;
+  revision: string;
+  objects: readonly KubeObject[];
+  prune: boolean;
+  dryRun: boolean;
+  signal?: AbortSignal;
+  /** Called once the plan is known, before anything is applied. */
+  onWave?: (wave: { index: number; total: number; objects: number }) => void;
+}
+
+export interface SyncOutcome {
+  objects: ObjectSyncResult[];
+  /** The application's health from the sync's own reading of its objects. */
+  health: HealthStatus;
+  /** Set when an object failed or the sync stopped early; the objects still say what happened. */
+  error?: GitOpsError;
+  /** The engine's full result, for callers that want every detail. */
+  result?: SyncResult;
+}
+
+/** The revision last applied to the cluster, and whether that sync finished. */
+export interface AppliedRevision {
+  revision?: string;
+  /** False while a sync is under way (or was cut short). */
+  complete: boolean;
+}
+
+export interface SyncTarget {
+  sync(request: TargetSyncRequest): Promise<SyncOutcome>;
+  /** True when the live objects differ from `objects` in fields this operator manages. */
+  drifted(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<boolean>;
+  /** What a sync would change, one block per object ('' when in sync). */
+  diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<string>;
+  /** The health of the objects the application last applied, read now. */
+  health(app: Application, signal?: AbortSignal): Promise<HealthStatus>;
+  appliedRevision(app: Application, signal?: AbortSignal): Promise<AppliedRevision | undefined>;
+}
+
+// Worst first: one degraded object makes the application degraded.
+const SEVERITY: Record<HealthStatus, number> = {
+  Degraded: 4,
+  Missing: 3,
+  Progressing: 2,
+  Unknown: 1,
+  Healthy: 0,
+};
+
+/** The health of an application from its objects' (Healthy when it has none). */
+export function worstHealth(statuses: Iterable<HealthStatus>): HealthStatus {
+  let worst: HealthStatus = 'Healthy';
+  for (const s of statuses) if (SEVERITY[s] > SEVERITY[worst]) worst = s;
+  return worst;
+}

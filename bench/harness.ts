@@ -4,8 +4,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { CORPUS } from '../test/support/corpus.js';
 
-export const CORPUS = process.env.LIBGITOPS_CORPUS ?? '/work/shared/corpus';
+export { CORPUS };
 
 export interface BenchContext {
   /** Prints one line of the report. */

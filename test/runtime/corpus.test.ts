@@ -1,4 +1,4 @@
-// The scheme against real manifests: every CRD of /work/shared/corpus registers, and every
+// The scheme against real manifests: every CRD of the shared corpus registers, and every
 // object of those kinds in the corpus validates, strictly, against its CRD's schema.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -6,8 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Scheme, formatProblem, gvkOf, validateUnstructured } from '../../src/runtime/index.js';
 import type { GitOpsError, KubeObject } from '../../src/runtime/index.js';
-
-const CORPUS = '/work/shared/corpus';
+import { CORPUS } from '../support/corpus.js';
 
 interface CorpusDocument {
   file: string;

@@ -1,15 +1,14 @@
 /**
  * Every manifest of the shared corpus (real files from argo-cd, kube-prometheus and
  * kubernetes/examples) decodes; the few that are not manifests are refused with the file
- * and the line of the problem. See /work/shared/corpus/SOURCES.md.
+ * and the line of the problem. See the shared corpus/SOURCES.md.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../../src/serializer/decode.js';
 import { joinFrames, splitFrames } from '../../src/serializer/frames.js';
-
-const CORPUS = '/work/shared/corpus';
+import { CORPUS } from '../support/corpus.js';
 
 function manifestFiles(dir: string): string[] {
   const out: string[] = [];

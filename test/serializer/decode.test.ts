@@ -5,8 +5,10 @@ import { ErrorCodes, GitOpsError, Scheme } from '../../src/runtime/index.js';
 import type { KindDefinition, KubeObject } from '../../src/runtime/index.js';
 import { Decoder } from '../../src/serializer/decode.js';
 import { splitFrames } from '../../src/serializer/frames.js';
+import { join } from 'node:path';
+import { CORPUS } from '../support/corpus.js';
 
-const ARGO = '/work/shared/corpus/argo-cd/install.yaml';
+const ARGO = join(CORPUS, 'argo-cd/install.yaml');
 
 /** `code line:column` of each problem, the part of an error a person reads first. */
 function where(errors: readonly GitOpsError[]): string[] {

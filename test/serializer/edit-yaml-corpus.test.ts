@@ -1,6 +1,6 @@
 /**
  * The editor against real manifests nobody on this project wrote: every YAML document under
- * /work/shared/corpus gets a handful of typical program edits, and each result must decode
+ * the shared corpus gets a handful of typical program edits, and each result must decode
  * to the wanted value while its diff holds only the lines of the changed fields.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,10 +9,9 @@ import jsYaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { editYamlDocument } from '../../src/serializer/edit-yaml.js';
 import { KUBE_YAML_SCHEMA } from '../../src/serializer/yaml11.js';
+import { CORPUS } from '../support/corpus.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- edits poke into arbitrary manifests */
-
-const CORPUS = '/work/shared/corpus';
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })

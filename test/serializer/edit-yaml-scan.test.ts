@@ -13,6 +13,7 @@ import { nodeFromAst, parseRegion } from '../../src/serializer/edit-yaml-nodes.j
 import type { YamlNode } from '../../src/serializer/edit-yaml-nodes.js';
 import { BlockScanner } from '../../src/serializer/edit-yaml-scan.js';
 import { KUBE_YAML_SCHEMA } from '../../src/serializer/yaml11.js';
+import { CORPUS } from '../support/corpus.js';
 
 /** A plain description of every node and entry, for comparison. */
 function describeNode(node: YamlNode | null): unknown {
@@ -65,7 +66,7 @@ describe('BlockScanner', () => {
   it('locates every node of every corpus document exactly as the yaml parser does', () => {
     let documents = 0;
     const unreadable = new Set<string>();
-    for (const file of yamlFiles('/work/shared/corpus')) {
+    for (const file of yamlFiles(CORPUS)) {
       for (const text of readFileSync(file, 'utf8').split(/^---[^\n]*\n/m)) {
         if (!/^[ \t]*[^\s#]/m.test(text)) continue;
         let result: { scanned: unknown; parsed: unknown };

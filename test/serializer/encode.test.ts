@@ -11,6 +11,8 @@ import {
   withConventionalKeyOrder,
 } from '../../src/serializer/encode.js';
 import { splitFrames } from '../../src/serializer/frames.js';
+import { join } from 'node:path';
+import { CORPUS } from '../support/corpus.js';
 
 const scrambled: KubeObject = {
   data: { b: '2', a: '1' },
@@ -131,7 +133,7 @@ describe('YAML', () => {
   });
 
   it('is deterministic and keeps every value through a decode', () => {
-    const text = readFileSync('/work/shared/corpus/argo-cd/install.yaml', 'utf8');
+    const text = readFileSync(join(CORPUS, 'argo-cd/install.yaml'), 'utf8');
     const { objects } = new Decoder().decodeText(text);
     const once = encodeYaml(objects);
     expect(encodeYaml(objects)).toBe(once);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isGitOpsError } from '../../src/runtime/errors.js';
 import { formatJsonDocument, formatYamlDocument } from '../../src/serializer/format.js';
 import { KUBE_YAML_SCHEMA } from '../../src/serializer/yaml11.js';
+import { CORPUS } from '../support/corpus.js';
 
 function load(text: string): unknown {
   return jsYaml.load(text, { schema: KUBE_YAML_SCHEMA });
@@ -82,7 +83,7 @@ describe('formatYamlDocument', () => {
 
   it('on every corpus document: keeps the value and the comments, is idempotent, leaves no trailing spaces', () => {
     let documents = 0;
-    for (const file of yamlFiles('/work/shared/corpus')) {
+    for (const file of yamlFiles(CORPUS)) {
       for (const text of readFileSync(file, 'utf8').split(/^---[^\n]*\n/m)) {
         if (!/\S/.test(text)) continue;
         let value: unknown;

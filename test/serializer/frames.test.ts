@@ -14,8 +14,7 @@ import {
   splitFrames,
 } from '../../src/serializer/frames.js';
 import type { Frame, FrameOptions, FrameSource } from '../../src/serializer/frames.js';
-
-const CORPUS = '/work/shared/corpus';
+import { CORPUS } from '../support/corpus.js';
 
 /** [separator, text, terminator] of each frame. */
 function parts(frames: Frame[]): [string, string, string][] {

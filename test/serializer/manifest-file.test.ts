@@ -5,8 +5,8 @@ import { deepCopy, ErrorCodes, GitOpsError } from '../../src/runtime/index.js';
 import type { KubeObject } from '../../src/runtime/index.js';
 import { Decoder } from '../../src/serializer/decode.js';
 import { ManifestFile } from '../../src/serializer/manifest-file.js';
+import { CORPUS } from '../support/corpus.js';
 
-const CORPUS = '/work/shared/corpus';
 const ARGO = join(CORPUS, 'argo-cd/install.yaml');
 
 function corpusFiles(dir: string): string[] {

@@ -25,6 +25,7 @@ import {
   tryGit,
 } from './git-server/index.js';
 import type { GitFailure, GitRemote, GitServer } from './git-server/index.js';
+import { CORPUS } from './corpus.js';
 
 let server: GitServer;
 let scratch: string;
@@ -376,7 +377,7 @@ describe('history rewrites by another person', () => {
 
 describe('repositories and input checks', () => {
   it('creates a bare repository from a folder of real manifests on the chosen branch', async () => {
-    const corpus = '/work/shared/corpus/k8s-examples/web';
+    const corpus = join(CORPUS, 'k8s-examples/web');
     const repo = await createBareRepo({
       fromDir: corpus,
       branch: 'trunk',

@@ -20,8 +20,8 @@ import type { SyncResult } from '../../src/sync/index.js';
 import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
 import type { TestCluster } from '../support/cluster/index.js';
 import { kubectl } from '../kube/kubectl.js';
+import { CORPUS } from '../support/corpus.js';
 
-const CORPUS = process.env.LIBGITOPS_CORPUS ?? join(import.meta.dirname, '../../../shared/corpus');
 const SLOW = 240_000;
 
 let cluster: TestCluster;

@@ -6,26 +6,19 @@
  */
 import { createHash } from 'node:crypto';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import type { ForgeOperation } from './forge-error.js';
 import { GiteaClient, pathSegment } from './gitea-client.js';
-import type { ProviderConfig, ProviderContext } from './provider-config.js';
-import {
-  checkBranch,
-  checkPullRequestRequest,
-  createProviderContext,
-  operation,
-  resolveRepository,
-  withTitlePrefix,
-} from './provider-config.js';
+import type { ProviderConfig } from './provider-config.js';
+import { operation, withTitlePrefix } from './provider-config.js';
 import type {
   AutoMergeOutcome,
   MergeMethod,
   MergeOptions,
   PullRequest,
-  PullRequestProvider,
-  PullRequestRef,
   PullRequestRequest,
-  PullRequestResult,
 } from './pull-request.js';
+import type { AutoMergeAttempt, OpenPlan } from './pull-request-flow.js';
+import { backoffMs, pause, PullRequestFlow } from './pull-request-flow.js';
 import type { RepositoryRef } from './repository-ref.js';
 
 interface GiteaBranch {
@@ -57,179 +50,115 @@ const MERGE_ATTEMPTS = 10;
 
 const MERGE_STYLE: Record<MergeMethod, string> = { merge: 'merge', squash: 'squash', rebase: 'rebase' };
 
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
-}
-
 /** A steady colour per label name, so labels we create look the same in every repository. */
 function labelColor(name: string): string {
   return `#${createHash('sha256').update(name).digest('hex').slice(0, 6)}`;
 }
 
-export class GiteaProvider implements PullRequestProvider {
+/** Label ids, looked up (or created) before the pull request. */
+type GiteaFields = number[];
+
+export class GiteaProvider extends PullRequestFlow<GiteaPull, GiteaFields> {
   readonly kind = 'gitea' as const;
-  private readonly context: ProviderContext;
+  protected override readonly mergeAttempts = MERGE_ATTEMPTS;
   private readonly client: GiteaClient;
 
   constructor(config: ProviderConfig) {
-    this.context = createProviderContext('gitea', config);
+    super('gitea', config);
     this.client = new GiteaClient(this.context);
   }
 
-  get baseUrl(): string {
-    return this.context.baseUrl;
+  protected lookUpFields(repo: RepositoryRef, request: PullRequestRequest): Promise<GiteaFields> {
+    return this.labelIds(repo, request.labels ?? [], request.signal);
   }
 
-  get repository(): string | undefined {
-    return this.context.defaultRepository?.path;
+  protected async open(
+    op: ForgeOperation,
+    { repo, head, base, request, milestoneId, fields: labelIds }: OpenPlan<GiteaFields>,
+  ): Promise<GiteaPull> {
+    const { body } = await this.client.request<GiteaPull>(op, 'POST', `${this.repoPath(repo)}/pulls`, {
+      body: {
+        head,
+        base,
+        title: request.draft ? withTitlePrefix(request.title, 'WIP: ', WIP_TITLE) : request.title,
+        body: request.description ?? '',
+        ...(request.assignees?.length ? { assignees: request.assignees } : {}),
+        ...(labelIds.length ? { labels: labelIds } : {}),
+        ...(milestoneId !== undefined ? { milestone: milestoneId } : {}),
+      },
+      signal: request.signal,
+    });
+    return body;
   }
 
-  async createOrFind(request: PullRequestRequest): Promise<PullRequestResult> {
-    const { repo, head, base } = checkPullRequestRequest(this.context, request);
-    const signal = request.signal;
-
-    const existing = await this.findRaw(repo, head, base, signal);
-    const milestoneId =
-      request.milestone === undefined ? undefined : await this.milestoneId(repo, request.milestone, signal);
-    const labelIds = await this.labelIds(repo, request.labels ?? [], signal);
-
-    let pull: GiteaPull;
-    let created = false;
-    if (existing !== undefined) {
-      pull = await this.ensureFields(repo, existing, request, labelIds, milestoneId);
-    } else {
-      const op = operation(this.context, 'open a pull request', repo);
-      try {
-        ({ body: pull } = await this.client.request<GiteaPull>(op, 'POST', `${this.repoPath(repo)}/pulls`, {
-          body: {
-            head,
-            base,
-            title: request.draft ? withTitlePrefix(request.title, 'WIP: ', WIP_TITLE) : request.title,
-            body: request.description ?? '',
-            ...(request.assignees?.length ? { assignees: request.assignees } : {}),
-            ...(labelIds.length ? { labels: labelIds } : {}),
-            ...(milestoneId !== undefined ? { milestone: milestoneId } : {}),
-          },
-          signal,
-        }));
-        created = true;
-      } catch (err) {
-        // 409: a pull request for the same head and base appeared since we looked.
-        const again =
-          err instanceof GitOpsError && err.code === ErrorCodes.Conflict
-            ? await this.findRaw(repo, head, base, signal)
-            : undefined;
-        if (again === undefined) throw err;
-        pull = await this.ensureFields(repo, again, request, labelIds, milestoneId);
-      }
-    }
-    const result: PullRequestResult = { ...this.toPullRequest(repo, pull), created };
-    if (request.autoMerge) {
-      result.autoMerge = await this.enableAutoMerge(repo, result, request);
-      if (result.autoMerge.status === 'merged') Object.assign(result, await this.get(result, { signal }));
-    }
-    return result;
+  protected async mergeOnce(
+    op: ForgeOperation,
+    repo: RepositoryRef,
+    number: number,
+    options: MergeOptions,
+  ): Promise<PullRequest> {
+    await this.client.request(op, 'POST', `${this.repoPath(repo)}/pulls/${number}/merge`, {
+      body: {
+        Do: MERGE_STYLE[options.method ?? 'merge'],
+        ...(options.commitTitle !== undefined ? { MergeTitleField: options.commitTitle } : {}),
+        ...(options.commitMessage !== undefined ? { MergeMessageField: options.commitMessage } : {}),
+        ...(options.sha !== undefined ? { head_commit_id: options.sha } : {}),
+        delete_branch_after_merge: options.deleteBranch ?? false,
+      },
+      signal: options.signal,
+    });
+    return this.get({ repository: repo.path, number }, options);
   }
 
-  async find(
-    head: string,
-    base: string,
-    options: { repository?: string; signal?: AbortSignal } = {},
-  ): Promise<PullRequest | undefined> {
-    const repo = resolveRepository(this.context, options.repository);
-    const pull = await this.findRaw(
-      repo,
-      checkBranch(head, 'head'),
-      checkBranch(base, 'base'),
-      options.signal,
-    );
-    return pull === undefined ? undefined : this.toPullRequest(repo, pull);
+  protected override mayRetryMerge(error: GitOpsError): boolean {
+    return TRY_AGAIN.test(error.message);
   }
 
-  async get(ref: PullRequestRef, options: { signal?: AbortSignal } = {}): Promise<PullRequest> {
-    const repo = resolveRepository(this.context, ref.repository);
-    return this.toPullRequest(repo, await this.getRaw(repo, ref.number, options.signal));
+  protected async closeOnce(
+    repo: RepositoryRef,
+    number: number,
+    signal: AbortSignal | undefined,
+    op: ForgeOperation,
+  ): Promise<GiteaPull> {
+    const path = `${this.repoPath(repo)}/pulls/${number}`;
+    return (await this.client.request<GiteaPull>(op, 'PATCH', path, { body: { state: 'closed' }, signal }))
+      .body;
   }
 
-  async merge(ref: PullRequestRef, options: MergeOptions = {}): Promise<PullRequest> {
-    const repo = resolveRepository(this.context, ref.repository);
-    const op = operation(this.context, `merge pull request #${ref.number}`, repo, 'merge');
-    const body = {
-      Do: MERGE_STYLE[options.method ?? 'merge'],
-      ...(options.commitTitle !== undefined ? { MergeTitleField: options.commitTitle } : {}),
-      ...(options.commitMessage !== undefined ? { MergeMessageField: options.commitMessage } : {}),
-      ...(options.sha !== undefined ? { head_commit_id: options.sha } : {}),
-      delete_branch_after_merge: options.deleteBranch ?? false,
-    };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.request(op, 'POST', `${this.repoPath(repo)}/pulls/${ref.number}/merge`, {
-          body,
-          signal: options.signal,
-        });
-        break;
-      } catch (err) {
-        if (!(err instanceof GitOpsError) || err.code === ErrorCodes.Aborted) throw err;
-        // A repeated merge finds the work done: success, not an error.
-        const now = await this.getRaw(repo, ref.number, options.signal).catch(() => undefined);
-        if (now?.merged) return this.toPullRequest(repo, now);
-        if (!TRY_AGAIN.test(err.message) || attempt >= MERGE_ATTEMPTS) throw err;
-        await pause(Math.min(4000, 200 * 2 ** (attempt - 1)), options.signal);
-      }
-    }
-    return this.get({ repository: repo.path, number: ref.number }, options);
+  protected async removeBranch(
+    repo: RepositoryRef,
+    name: string,
+    signal: AbortSignal | undefined,
+    op: ForgeOperation,
+  ): Promise<void> {
+    await this.client.request(op, 'DELETE', `${this.repoPath(repo)}/branches/${pathSegment(name)}`, {
+      signal,
+    });
   }
 
-  async close(ref: PullRequestRef, options: { signal?: AbortSignal } = {}): Promise<PullRequest> {
-    const repo = resolveRepository(this.context, ref.repository);
-    const op = operation(this.context, `close pull request #${ref.number}`, repo);
-    const { body } = await this.client.request<GiteaPull>(
-      op,
-      'PATCH',
-      `${this.repoPath(repo)}/pulls/${ref.number}`,
+  protected async branchWasMissing(
+    repo: RepositoryRef,
+    err: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    if (!(err instanceof GitOpsError) || err.code !== ErrorCodes.NotFound) return false;
+    // Gitea answers 404 both for a missing branch and a missing repository: tell them apart.
+    await this.client.request(
+      operation(this.context, 'read the repository', repo),
+      'GET',
+      this.repoPath(repo),
       {
-        body: { state: 'closed' },
-        signal: options.signal,
+        signal,
       },
     );
-    return this.toPullRequest(repo, body);
-  }
-
-  async deleteBranch(
-    branch: string,
-    options: { repository?: string; signal?: AbortSignal } = {},
-  ): Promise<boolean> {
-    const repo = resolveRepository(this.context, options.repository);
-    const name = checkBranch(branch, 'branch');
-    const op = operation(this.context, `delete branch ${name}`, repo, 'delete-branch');
-    try {
-      await this.client.request(op, 'DELETE', `${this.repoPath(repo)}/branches/${pathSegment(name)}`, {
-        signal: options.signal,
-      });
-      return true;
-    } catch (err) {
-      if (!(err instanceof GitOpsError) || err.code !== ErrorCodes.NotFound) throw err;
-      // Gitea answers 404 both for a missing branch and a missing repository: tell them apart.
-      await this.client.request(
-        operation(this.context, 'read the repository', repo),
-        'GET',
-        this.repoPath(repo),
-        {
-          signal: options.signal,
-        },
-      );
-      return false;
-    }
+    return true;
   }
 
   private repoPath(repo: RepositoryRef): string {
     return `/repos/${pathSegment(repo.owner)}/${pathSegment(repo.name)}`;
   }
 
-  private async getRaw(
+  protected async read(
     repo: RepositoryRef,
     number: number,
     signal: AbortSignal | undefined,
@@ -240,7 +169,7 @@ export class GiteaProvider implements PullRequestProvider {
     ).body;
   }
 
-  private async findRaw(
+  protected async findOpen(
     repo: RepositoryRef,
     head: string,
     base: string,
@@ -261,27 +190,13 @@ export class GiteaProvider implements PullRequestProvider {
     );
   }
 
-  private async milestoneId(
+  protected async listMilestones(
+    op: ForgeOperation,
     repo: RepositoryRef,
     title: string,
     signal: AbortSignal | undefined,
-  ): Promise<number> {
-    const op = operation(this.context, `look up milestone ${JSON.stringify(title)}`, repo);
-    const milestones = await this.client.list<{ id: number; title: string }>(
-      op,
-      `${this.repoPath(repo)}/milestones`,
-      { state: 'all', name: title },
-      signal,
-    );
-    const found = milestones.find((m) => m.title === title);
-    if (found === undefined) {
-      throw new GitOpsError(
-        ErrorCodes.NotFound,
-        `milestone ${JSON.stringify(title)} does not exist in ${repo.path} on Gitea; create it or fix the name`,
-        { details: { forge: 'gitea', repository: repo.path, field: 'milestone' } },
-      );
-    }
-    return found.id;
+  ): Promise<{ id: number; title: string }[]> {
+    return this.client.list(op, `${this.repoPath(repo)}/milestones`, { state: 'all', name: title }, signal);
   }
 
   private async labelIds(
@@ -319,14 +234,10 @@ export class GiteaProvider implements PullRequestProvider {
     return ids;
   }
 
-  /** Adds to an existing pull request what the request asks for and it lacks. */
-  private async ensureFields(
-    repo: RepositoryRef,
+  protected async addMissingFields(
     pull: GiteaPull,
-    request: PullRequestRequest,
-    labelIds: number[],
-    milestoneId: number | undefined,
-  ): Promise<GiteaPull> {
+    { repo, request, milestoneId, fields: labelIds }: OpenPlan<GiteaFields>,
+  ): Promise<PullRequest> {
     const haveLabels = new Set((pull.labels ?? []).map((l) => l.id));
     const missingLabels = labelIds.filter((id) => !haveLabels.has(id));
     const haveAssignees = (pull.assignees ?? []).map((a) => a.login);
@@ -339,7 +250,7 @@ export class GiteaProvider implements PullRequestProvider {
         body: { labels: missingLabels },
         signal: request.signal,
       });
-      current = await this.getRaw(repo, pull.number, request.signal);
+      current = await this.read(repo, pull.number, request.signal);
     }
     if (assignees.length > haveAssignees.length || needsMilestone) {
       const op = operation(this.context, `update pull request #${pull.number}`, repo);
@@ -356,10 +267,21 @@ export class GiteaProvider implements PullRequestProvider {
         },
       ));
     }
-    return current;
+    return this.toPullRequest(repo, current);
   }
 
-  private async enableAutoMerge(
+  protected async enableAutoMerge(
+    repo: RepositoryRef,
+    pull: PullRequest,
+    _raw: GiteaPull,
+    request: PullRequestRequest,
+  ): Promise<AutoMergeAttempt> {
+    const outcome = await this.scheduleMerge(repo, pull, request);
+    if (outcome.status !== 'merged') return { outcome };
+    return { outcome, merged: await this.get(pull, { signal: request.signal }) };
+  }
+
+  private async scheduleMerge(
     repo: RepositoryRef,
     pull: PullRequest,
     request: PullRequestRequest,
@@ -395,12 +317,12 @@ export class GiteaProvider implements PullRequestProvider {
         if (error.code === ErrorCodes.Conflict && /already scheduled/i.test(error.message))
           return { status: 'enabled' };
         if (!TRY_AGAIN.test(error.message) || attempt >= MERGE_ATTEMPTS) return { status: 'failed', error };
-        await pause(Math.min(4000, 200 * 2 ** (attempt - 1)), request.signal);
+        await pause(backoffMs(this.firstMergePauseMs, attempt), request.signal);
       }
     }
   }
 
-  private toPullRequest(repo: RepositoryRef, p: GiteaPull): PullRequest {
+  protected toPullRequest(repo: RepositoryRef, p: GiteaPull): PullRequest {
     const pull: PullRequest = {
       provider: 'gitea',
       repository: p.base.repo?.full_name ?? repo.path,

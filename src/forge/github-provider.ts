@@ -9,24 +9,11 @@ import { Octokit } from '@octokit/rest';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import type { ForgeOperation } from './forge-error.js';
 import { forgeErrorMessage, forgeHttpError, forgeNetworkError } from './forge-error.js';
-import type { ProviderConfig, ProviderContext } from './provider-config.js';
-import {
-  checkBranch,
-  checkPullRequestRequest,
-  createProviderContext,
-  operation,
-  resolveRepository,
-} from './provider-config.js';
-import type {
-  AutoMergeOutcome,
-  MergeMethod,
-  MergeOptions,
-  PullRequest,
-  PullRequestProvider,
-  PullRequestRef,
-  PullRequestRequest,
-  PullRequestResult,
-} from './pull-request.js';
+import type { ProviderConfig } from './provider-config.js';
+import { operation } from './provider-config.js';
+import type { MergeMethod, MergeOptions, PullRequest, PullRequestRequest } from './pull-request.js';
+import type { AutoMergeAttempt, OpenPlan } from './pull-request-flow.js';
+import { PullRequestFlow } from './pull-request-flow.js';
 import type { RepositoryRef } from './repository-ref.js';
 
 type GitHubPull = RestEndpointMethodTypes['pulls']['get']['response']['data'];
@@ -61,13 +48,17 @@ function names(items: readonly ({ name?: string } | string)[] | undefined): stri
   return (items ?? []).map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter((n) => n !== '');
 }
 
-export class GitHubProvider implements PullRequestProvider {
+/** GitHub needs no ids beyond the milestone's. */
+type GitHubFields = undefined;
+
+export class GitHubProvider extends PullRequestFlow<GitHubPull | GitHubPullSummary, GitHubFields> {
   readonly kind = 'github' as const;
-  private readonly context: ProviderContext;
+  // Labels, assignees and the milestone are issue fields, set after the pull request exists.
+  protected override readonly fieldsGoWithOpen = false;
   private readonly octokit: Octokit;
 
   constructor(config: ProviderConfig) {
-    this.context = createProviderContext('github', config);
+    super('github', config);
     this.octokit = new Octokit({
       auth: this.context.token,
       baseUrl: this.context.baseUrl,
@@ -77,163 +68,107 @@ export class GitHubProvider implements PullRequestProvider {
     });
   }
 
-  get baseUrl(): string {
-    return this.context.baseUrl;
+  protected async lookUpFields(): Promise<GitHubFields> {
+    return undefined;
   }
 
-  get repository(): string | undefined {
-    return this.context.defaultRepository?.path;
+  protected async open(
+    _op: ForgeOperation,
+    { repo, head, base, request }: OpenPlan<GitHubFields>,
+  ): Promise<GitHubPull> {
+    const { data } = await this.octokit.rest.pulls.create({
+      owner: repo.owner,
+      repo: repo.name,
+      head,
+      base,
+      title: request.title,
+      body: request.description ?? '',
+      draft: request.draft ?? false,
+      request: { signal: request.signal },
+    });
+    return data;
   }
 
-  async createOrFind(request: PullRequestRequest): Promise<PullRequestResult> {
-    const { repo, head, base } = checkPullRequestRequest(this.context, request);
-    const signal = request.signal;
-    let pull: PullRequest | undefined;
-    let nodeId: string | undefined;
-    let created = false;
-
-    const existing = await this.findRaw(repo, head, base, signal);
-    if (existing !== undefined) {
-      pull = this.toPullRequest(repo, existing);
-      nodeId = existing.node_id;
-    }
-    // The milestone is looked up before anything is created, so a wrong name changes nothing.
-    const milestone =
-      request.milestone === undefined
-        ? undefined
-        : await this.milestoneNumber(repo, request.milestone, signal);
-
-    if (pull === undefined) {
-      const op = operation(this.context, 'open a pull request', repo);
-      try {
-        const { data } = await this.octokit.rest.pulls.create({
-          owner: repo.owner,
-          repo: repo.name,
-          head,
-          base,
-          title: request.title,
-          body: request.description ?? '',
-          draft: request.draft ?? false,
-          request: { signal },
-        });
-        pull = this.toPullRequest(repo, data);
-        nodeId = data.node_id;
-        created = true;
-      } catch (err) {
-        // Someone opened it between our look and our create: use theirs.
-        const again =
-          isHttpError(err) && err.status === 422 ? await this.findRaw(repo, head, base, signal) : undefined;
-        if (again === undefined) throw this.toError(op, err);
-        pull = this.toPullRequest(repo, again);
-        nodeId = again.node_id;
-      }
-    }
-
-    pull = await this.ensureIssueFields(repo, pull, request, milestone);
-    const result: PullRequestResult = { ...pull, created };
-    if (request.autoMerge) {
-      const { outcome, merged } = await this.enableAutoMerge(repo, pull, nodeId, request);
-      Object.assign(result, merged, { autoMerge: outcome });
-    }
-    return result;
+  protected override isOpenRace(err: unknown): boolean {
+    return isHttpError(err) && err.status === 422;
   }
 
-  async find(
-    head: string,
-    base: string,
-    options: { repository?: string; signal?: AbortSignal } = {},
-  ): Promise<PullRequest | undefined> {
-    const repo = resolveRepository(this.context, options.repository);
-    const found = await this.findRaw(
-      repo,
-      checkBranch(head, 'head'),
-      checkBranch(base, 'base'),
-      options.signal,
-    );
-    return found === undefined ? undefined : this.toPullRequest(repo, found);
+  protected async mergeOnce(
+    _op: ForgeOperation,
+    repo: RepositoryRef,
+    number: number,
+    options: MergeOptions,
+  ): Promise<PullRequest> {
+    const { data } = await this.octokit.rest.pulls.merge({
+      owner: repo.owner,
+      repo: repo.name,
+      pull_number: number,
+      merge_method: options.method ?? 'merge',
+      sha: options.sha,
+      commit_title: options.commitTitle,
+      commit_message: options.commitMessage,
+      request: { signal: options.signal },
+    });
+    const merged = await this.get({ repository: repo.path, number }, options);
+    if (merged.mergeCommit === undefined && data.sha !== undefined) merged.mergeCommit = data.sha;
+    return merged;
   }
 
-  async get(ref: PullRequestRef, options: { signal?: AbortSignal } = {}): Promise<PullRequest> {
-    const repo = resolveRepository(this.context, ref.repository);
-    return this.toPullRequest(repo, await this.getRaw(repo, ref.number, options.signal));
+  // Read once more, as a merge that just went through would be.
+  protected override confirmMerged(
+    repo: RepositoryRef,
+    merged: PullRequest,
+    options: MergeOptions,
+  ): Promise<PullRequest> {
+    return this.get({ repository: repo.path, number: merged.number }, options);
   }
 
-  async merge(ref: PullRequestRef, options: MergeOptions = {}): Promise<PullRequest> {
-    const repo = resolveRepository(this.context, ref.repository);
-    const op = operation(this.context, `merge pull request #${ref.number}`, repo, 'merge');
-    let mergeSha: string | undefined;
-    try {
-      const { data } = await this.octokit.rest.pulls.merge({
-        owner: repo.owner,
-        repo: repo.name,
-        pull_number: ref.number,
-        merge_method: options.method ?? 'merge',
-        sha: options.sha,
-        commit_title: options.commitTitle,
-        commit_message: options.commitMessage,
-        request: { signal: options.signal },
-      });
-      mergeSha = data.sha;
-    } catch (err) {
-      // A retried or repeated merge finds the work done: that is success, not an error.
-      const now = await this.get({ repository: repo.path, number: ref.number }, options).catch(
-        () => undefined,
-      );
-      if (now?.state !== 'merged') throw this.toError(op, err);
-    }
-    const merged = await this.get({ repository: repo.path, number: ref.number }, options);
-    if (merged.mergeCommit === undefined && mergeSha !== undefined) merged.mergeCommit = mergeSha;
+  protected override async afterMerge(
+    repo: RepositoryRef,
+    merged: PullRequest,
+    options: MergeOptions,
+  ): Promise<PullRequest> {
     if (options.deleteBranch)
       await this.deleteBranch(merged.head, { repository: repo.path, signal: options.signal });
     return merged;
   }
 
-  async close(ref: PullRequestRef, options: { signal?: AbortSignal } = {}): Promise<PullRequest> {
-    const repo = resolveRepository(this.context, ref.repository);
-    const op = operation(this.context, `close pull request #${ref.number}`, repo);
-    try {
-      const { data } = await this.octokit.rest.pulls.update({
-        owner: repo.owner,
-        repo: repo.name,
-        pull_number: ref.number,
-        state: 'closed',
-        request: { signal: options.signal },
-      });
-      return this.toPullRequest(repo, data);
-    } catch (err) {
-      throw this.toError(op, err);
-    }
+  protected async closeOnce(
+    repo: RepositoryRef,
+    number: number,
+    signal: AbortSignal | undefined,
+  ): Promise<GitHubPull> {
+    const { data } = await this.octokit.rest.pulls.update({
+      owner: repo.owner,
+      repo: repo.name,
+      pull_number: number,
+      state: 'closed',
+      request: { signal },
+    });
+    return data;
   }
 
-  async deleteBranch(
-    branch: string,
-    options: { repository?: string; signal?: AbortSignal } = {},
-  ): Promise<boolean> {
-    const repo = resolveRepository(this.context, options.repository);
-    const name = checkBranch(branch, 'branch');
-    const op = operation(this.context, `delete branch ${name}`, repo, 'delete-branch');
-    try {
-      await this.octokit.rest.git.deleteRef({
-        owner: repo.owner,
-        repo: repo.name,
-        ref: `heads/${name}`,
-        request: { signal: options.signal },
-      });
-      return true;
-    } catch (err) {
-      // GitHub answers 422 "Reference does not exist" for a branch that is already gone.
-      if (
-        isHttpError(err) &&
-        err.status === 422 &&
-        /does not exist/i.test(forgeErrorMessage(err.response?.data))
-      ) {
-        return false;
-      }
-      throw this.toError(op, err);
-    }
+  protected async removeBranch(
+    repo: RepositoryRef,
+    name: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    await this.octokit.rest.git.deleteRef({
+      owner: repo.owner,
+      repo: repo.name,
+      ref: `heads/${name}`,
+      request: { signal },
+    });
   }
 
-  private async findRaw(
+  protected async branchWasMissing(_repo: RepositoryRef, err: unknown): Promise<boolean> {
+    // GitHub answers 422 "Reference does not exist" for a branch that is already gone.
+    return (
+      isHttpError(err) && err.status === 422 && /does not exist/i.test(forgeErrorMessage(err.response?.data))
+    );
+  }
+
+  protected async findOpen(
     repo: RepositoryRef,
     head: string,
     base: string,
@@ -261,7 +196,7 @@ export class GitHubProvider implements PullRequestProvider {
     }
   }
 
-  private async getRaw(
+  protected async read(
     repo: RepositoryRef,
     number: number,
     signal: AbortSignal | undefined,
@@ -280,42 +215,29 @@ export class GitHubProvider implements PullRequestProvider {
     }
   }
 
-  private async milestoneNumber(
+  protected async listMilestones(
+    _op: ForgeOperation,
     repo: RepositoryRef,
-    title: string,
+    _title: string,
     signal: AbortSignal | undefined,
-  ): Promise<number> {
-    const op = operation(this.context, `look up milestone ${JSON.stringify(title)}`, repo);
-    let milestones: { number: number; title: string }[];
-    try {
-      milestones = await this.octokit.paginate(this.octokit.rest.issues.listMilestones, {
-        owner: repo.owner,
-        repo: repo.name,
-        state: 'all',
-        per_page: 100,
-        request: { signal },
-      });
-    } catch (err) {
-      throw this.toError(op, err);
-    }
-    const found = milestones.find((m) => m.title === title);
-    if (found === undefined) {
-      throw new GitOpsError(
-        ErrorCodes.NotFound,
-        `milestone ${JSON.stringify(title)} does not exist in ${repo.path} on GitHub; create it or fix the name`,
-        { details: { forge: 'github', repository: repo.path, field: 'milestone' } },
-      );
-    }
-    return found.number;
+  ): Promise<{ id: number; title: string }[]> {
+    const milestones = await this.octokit.paginate(this.octokit.rest.issues.listMilestones, {
+      owner: repo.owner,
+      repo: repo.name,
+      state: 'all',
+      per_page: 100,
+      request: { signal },
+    });
+    // GitHub names a milestone by its number in the repository.
+    return milestones.map((m) => ({ id: m.number, title: m.title }));
   }
 
   /** Sets what the request asks for that the pull request lacks; a found one keeps what it has. */
-  private async ensureIssueFields(
-    repo: RepositoryRef,
-    pull: PullRequest,
-    request: PullRequestRequest,
-    milestone: number | undefined,
+  protected async addMissingFields(
+    raw: GitHubPull | GitHubPullSummary,
+    { repo, request, milestoneId: milestone }: OpenPlan<GitHubFields>,
   ): Promise<PullRequest> {
+    const pull = this.toPullRequest(repo, raw);
     const labels = [...new Set([...pull.labels, ...(request.labels ?? [])])];
     const assignees = [...new Set([...pull.assignees, ...(request.assignees ?? [])])];
     const needsLabels = labels.length > pull.labels.length;
@@ -349,12 +271,12 @@ export class GitHubProvider implements PullRequestProvider {
     };
   }
 
-  private async enableAutoMerge(
+  protected async enableAutoMerge(
     repo: RepositoryRef,
     pull: PullRequest,
-    nodeId: string | undefined,
+    raw: GitHubPull | GitHubPullSummary,
     request: PullRequestRequest,
-  ): Promise<{ outcome: AutoMergeOutcome; merged?: PullRequest }> {
+  ): Promise<AutoMergeAttempt> {
     if (pull.state === 'merged') return { outcome: { status: 'merged' } };
     const op = operation(
       this.context,
@@ -364,7 +286,7 @@ export class GitHubProvider implements PullRequestProvider {
     );
     const method: MergeMethod = request.mergeMethod ?? 'merge';
     try {
-      const id = nodeId ?? (await this.getRaw(repo, pull.number, request.signal)).node_id;
+      const id = raw.node_id ?? (await this.read(repo, pull.number, request.signal)).node_id;
       await this.octokit.graphql(AUTO_MERGE_MUTATION, {
         id,
         mergeMethod: method.toUpperCase(),
@@ -403,7 +325,7 @@ export class GitHubProvider implements PullRequestProvider {
     }
   }
 
-  private toPullRequest(repo: RepositoryRef, data: GitHubPull | GitHubPullSummary): PullRequest {
+  protected toPullRequest(repo: RepositoryRef, data: GitHubPull | GitHubPullSummary): PullRequest {
     const merged = data.merged_at != null || ('merged' in data && data.merged === true);
     const pull: PullRequest = {
       provider: 'github',
@@ -423,6 +345,10 @@ export class GitHubProvider implements PullRequestProvider {
     if (merged && data.merge_commit_sha) pull.mergeCommit = data.merge_commit_sha;
     if (data.milestone?.title) pull.milestone = data.milestone.title;
     return pull;
+  }
+
+  protected override wrapError(op: ForgeOperation, err: unknown): GitOpsError {
+    return this.toError(op, err);
   }
 
   private toError(op: ForgeOperation, err: unknown): GitOpsError {

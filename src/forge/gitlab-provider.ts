@@ -5,25 +5,13 @@
  */
 import { Branches, MergeRequests, ProjectMilestones, Users } from '@gitbeaker/rest';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import type { ForgeOperation } from './forge-error.js';
 import { gitLabRequesterFn, inGitLabCall } from './gitlab-requester.js';
-import type { ProviderConfig, ProviderContext } from './provider-config.js';
-import {
-  checkBranch,
-  checkPullRequestRequest,
-  createProviderContext,
-  operation,
-  resolveRepository,
-  withTitlePrefix,
-} from './provider-config.js';
-import type {
-  AutoMergeOutcome,
-  MergeOptions,
-  PullRequest,
-  PullRequestProvider,
-  PullRequestRef,
-  PullRequestRequest,
-  PullRequestResult,
-} from './pull-request.js';
+import type { ProviderConfig } from './provider-config.js';
+import { operation, withTitlePrefix } from './provider-config.js';
+import type { MergeMethod, MergeOptions, PullRequest, PullRequestRequest } from './pull-request.js';
+import type { AutoMergeAttempt, OpenPlan } from './pull-request-flow.js';
+import { PullRequestFlow } from './pull-request-flow.js';
 import type { RepositoryRef } from './repository-ref.js';
 
 /** The fields of GitLab's merge request we read. */
@@ -53,23 +41,21 @@ const DRAFT_TITLE = /^\s*(\[draft\]|\(draft\)|draft:|draft\s|\[wip\]|wip:)/i;
 const STILL_CHECKING = new Set(['unchecked', 'checking', 'preparing', 'approvals_syncing']);
 const MERGE_ATTEMPTS = 8;
 
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
-}
+/** Assignee ids, looked up before the merge request. */
+type GitLabFields = number[];
 
-export class GitLabProvider implements PullRequestProvider {
+export class GitLabProvider extends PullRequestFlow<GitLabMergeRequest, GitLabFields> {
   readonly kind = 'gitlab' as const;
-  private readonly context: ProviderContext;
+  protected override readonly noun = 'merge request';
+  protected override readonly mergeAttempts = MERGE_ATTEMPTS;
+  protected override readonly firstMergePauseMs = 250;
   private readonly mergeRequests: InstanceType<typeof MergeRequests>;
   private readonly milestones: InstanceType<typeof ProjectMilestones>;
   private readonly users: InstanceType<typeof Users>;
   private readonly branches: InstanceType<typeof Branches>;
 
   constructor(config: ProviderConfig) {
-    this.context = createProviderContext('gitlab', config);
+    super('gitlab', config);
     const options = {
       host: this.context.baseUrl,
       token: this.context.token,
@@ -83,137 +69,84 @@ export class GitLabProvider implements PullRequestProvider {
     this.branches = new Branches(options);
   }
 
-  get baseUrl(): string {
-    return this.context.baseUrl;
+  protected override describe(number: number): string {
+    return `merge request !${number}`;
   }
 
-  get repository(): string | undefined {
-    return this.context.defaultRepository?.path;
+  protected override checkMergeMethod(method: MergeMethod | undefined): void {
+    if (method === 'rebase') throw this.noRebase();
   }
 
-  async createOrFind(request: PullRequestRequest): Promise<PullRequestResult> {
-    const { repo, head, base } = checkPullRequestRequest(this.context, request, 'merge request');
-    if (request.mergeMethod === 'rebase') throw this.noRebase();
-    const signal = request.signal;
-
-    const existing = await this.findRaw(repo, head, base, signal);
-    // Ids first: a wrong milestone or user name must fail before anything is created.
-    const milestoneId =
-      request.milestone === undefined ? undefined : await this.milestoneId(repo, request.milestone, signal);
-    const assigneeIds = await this.userIds(repo, request.assignees ?? [], signal);
-
-    let mr: GitLabMergeRequest;
-    let created = false;
-    if (existing !== undefined) {
-      mr = await this.ensureFields(repo, existing, request, milestoneId, assigneeIds);
-    } else {
-      const title = request.draft ? withTitlePrefix(request.title, 'Draft: ', DRAFT_TITLE) : request.title;
-      const op = operation(this.context, 'open a merge request', repo);
-      try {
-        mr = (await inGitLabCall(op, signal, () =>
-          this.mergeRequests.create(repo.path, head, base, title, {
-            description: request.description ?? '',
-            ...(request.labels?.length ? { labels: request.labels.join(',') } : {}),
-            ...(assigneeIds.length ? { assigneeIds } : {}),
-            ...(milestoneId !== undefined ? { milestoneId } : {}),
-            ...(request.deleteBranchAfterMerge ? { removeSourceBranch: true } : {}),
-          }),
-        )) as unknown as GitLabMergeRequest;
-        created = true;
-      } catch (err) {
-        // 409: another open merge request for this source branch appeared since we looked.
-        const again =
-          err instanceof GitOpsError && err.code === ErrorCodes.Conflict
-            ? await this.findRaw(repo, head, base, signal)
-            : undefined;
-        if (again === undefined) throw err;
-        mr = await this.ensureFields(repo, again, request, milestoneId, assigneeIds);
-      }
-    }
-    const pull = this.toPullRequest(repo, mr);
-    const result: PullRequestResult = { ...pull, created };
-    if (request.autoMerge) {
-      const { outcome, merged } = await this.enableAutoMerge(repo, pull, request);
-      Object.assign(result, merged, { autoMerge: outcome });
-    }
-    return result;
+  protected lookUpFields(repo: RepositoryRef, request: PullRequestRequest): Promise<GitLabFields> {
+    return this.userIds(repo, request.assignees ?? [], request.signal);
   }
 
-  async find(
-    head: string,
-    base: string,
-    options: { repository?: string; signal?: AbortSignal } = {},
-  ): Promise<PullRequest | undefined> {
-    const repo = resolveRepository(this.context, options.repository);
-    const mr = await this.findRaw(repo, checkBranch(head, 'head'), checkBranch(base, 'base'), options.signal);
-    return mr === undefined ? undefined : this.toPullRequest(repo, mr);
+  protected async open(
+    op: ForgeOperation,
+    { repo, head, base, request, milestoneId, fields: assigneeIds }: OpenPlan<GitLabFields>,
+  ): Promise<GitLabMergeRequest> {
+    const title = request.draft ? withTitlePrefix(request.title, 'Draft: ', DRAFT_TITLE) : request.title;
+    return (await inGitLabCall(op, request.signal, () =>
+      this.mergeRequests.create(repo.path, head, base, title, {
+        description: request.description ?? '',
+        ...(request.labels?.length ? { labels: request.labels.join(',') } : {}),
+        ...(assigneeIds.length ? { assigneeIds } : {}),
+        ...(milestoneId !== undefined ? { milestoneId } : {}),
+        ...(request.deleteBranchAfterMerge ? { removeSourceBranch: true } : {}),
+      }),
+    )) as unknown as GitLabMergeRequest;
   }
 
-  async get(ref: PullRequestRef, options: { signal?: AbortSignal } = {}): Promise<PullRequest> {
-    const repo = resolveRepository(this.context, ref.repository);
-    return this.toPullRequest(repo, await this.show(repo, ref.number, options.signal));
-  }
-
-  async merge(ref: PullRequestRef, options: MergeOptions = {}): Promise<PullRequest> {
-    const repo = resolveRepository(this.context, ref.repository);
-    if (options.method === 'rebase') throw this.noRebase();
-    const op = operation(this.context, `merge merge request !${ref.number}`, repo, 'merge');
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const mr = (await inGitLabCall(op, options.signal, () =>
-          this.mergeRequests.merge(repo.path, ref.number, {
-            ...(options.method === 'squash' ? { squash: true } : {}),
-            ...(options.sha !== undefined ? { sha: options.sha } : {}),
-            ...(options.deleteBranch ? { shouldRemoveSourceBranch: true } : {}),
-            ...(options.commitMessage !== undefined
-              ? options.method === 'squash'
-                ? { squashCommitMessage: options.commitMessage }
-                : { mergeCommitMessage: options.commitMessage }
-              : {}),
-          }),
-        )) as unknown as GitLabMergeRequest;
-        return this.toPullRequest(repo, mr);
-      } catch (err) {
-        if (!(err instanceof GitOpsError) || err.code === ErrorCodes.Aborted) throw err;
-        const now = await this.show(repo, ref.number, options.signal).catch(() => undefined);
-        if (now?.state === 'merged') return this.toPullRequest(repo, now);
-        const checking = now !== undefined && STILL_CHECKING.has(now.detailed_merge_status ?? '');
-        if (!checking || attempt >= MERGE_ATTEMPTS) throw err;
-        await pause(Math.min(4000, 250 * 2 ** (attempt - 1)), options.signal);
-      }
-    }
-  }
-
-  async close(ref: PullRequestRef, options: { signal?: AbortSignal } = {}): Promise<PullRequest> {
-    const repo = resolveRepository(this.context, ref.repository);
-    const op = operation(this.context, `close merge request !${ref.number}`, repo);
+  protected async mergeOnce(
+    op: ForgeOperation,
+    repo: RepositoryRef,
+    number: number,
+    options: MergeOptions,
+  ): Promise<PullRequest> {
     const mr = (await inGitLabCall(op, options.signal, () =>
-      this.mergeRequests.edit(repo.path, ref.number, { stateEvent: 'close' }),
+      this.mergeRequests.merge(repo.path, number, {
+        ...(options.method === 'squash' ? { squash: true } : {}),
+        ...(options.sha !== undefined ? { sha: options.sha } : {}),
+        ...(options.deleteBranch ? { shouldRemoveSourceBranch: true } : {}),
+        ...(options.commitMessage !== undefined
+          ? options.method === 'squash'
+            ? { squashCommitMessage: options.commitMessage }
+            : { mergeCommitMessage: options.commitMessage }
+          : {}),
+      }),
     )) as unknown as GitLabMergeRequest;
     return this.toPullRequest(repo, mr);
   }
 
-  async deleteBranch(
-    branch: string,
-    options: { repository?: string; signal?: AbortSignal } = {},
-  ): Promise<boolean> {
-    const repo = resolveRepository(this.context, options.repository);
-    const name = checkBranch(branch, 'branch');
-    const op = operation(this.context, `delete branch ${name}`, repo, 'delete-branch');
-    try {
-      await inGitLabCall(op, options.signal, () => this.branches.remove(repo.path, name));
-      return true;
-    } catch (err) {
-      // "404 Branch Not Found" means already gone; "404 Project Not Found" is a real error.
-      if (
-        err instanceof GitOpsError &&
-        err.code === ErrorCodes.NotFound &&
-        /branch not found/i.test(err.message)
-      ) {
-        return false;
-      }
-      throw err;
-    }
+  protected override mayRetryMerge(_error: GitOpsError, now: GitLabMergeRequest | undefined): boolean {
+    return now !== undefined && STILL_CHECKING.has(now.detailed_merge_status ?? '');
+  }
+
+  protected async closeOnce(
+    repo: RepositoryRef,
+    number: number,
+    signal: AbortSignal | undefined,
+    op: ForgeOperation,
+  ): Promise<GitLabMergeRequest> {
+    return (await inGitLabCall(op, signal, () =>
+      this.mergeRequests.edit(repo.path, number, { stateEvent: 'close' }),
+    )) as unknown as GitLabMergeRequest;
+  }
+
+  protected async removeBranch(
+    repo: RepositoryRef,
+    name: string,
+    signal: AbortSignal | undefined,
+    op: ForgeOperation,
+  ): Promise<void> {
+    await inGitLabCall(op, signal, () => this.branches.remove(repo.path, name));
+  }
+
+  protected async branchWasMissing(_repo: RepositoryRef, err: unknown): Promise<boolean> {
+    // "404 Branch Not Found" means already gone; "404 Project Not Found" is a real error.
+    return (
+      err instanceof GitOpsError && err.code === ErrorCodes.NotFound && /branch not found/i.test(err.message)
+    );
   }
 
   private noRebase(): GitOpsError {
@@ -224,7 +157,7 @@ export class GitLabProvider implements PullRequestProvider {
     );
   }
 
-  private async show(
+  protected async read(
     repo: RepositoryRef,
     iid: number,
     signal: AbortSignal | undefined,
@@ -235,7 +168,7 @@ export class GitLabProvider implements PullRequestProvider {
     )) as unknown as GitLabMergeRequest;
   }
 
-  private async findRaw(
+  protected async findOpen(
     repo: RepositoryRef,
     head: string,
     base: string,
@@ -258,24 +191,19 @@ export class GitLabProvider implements PullRequestProvider {
     );
   }
 
-  private async milestoneId(
+  protected override milestonePlace(repo: RepositoryRef): string {
+    return `${repo.path} or its groups`;
+  }
+
+  protected async listMilestones(
+    op: ForgeOperation,
     repo: RepositoryRef,
     title: string,
     signal: AbortSignal | undefined,
-  ): Promise<number> {
-    const op = operation(this.context, `look up milestone ${JSON.stringify(title)}`, repo);
-    const found = (await inGitLabCall(op, signal, () =>
+  ): Promise<{ id: number; title: string }[]> {
+    return (await inGitLabCall(op, signal, () =>
       this.milestones.all(repo.path, { title, includeAncestors: true } as Record<string, unknown>),
     )) as unknown as { id: number; title: string }[];
-    const milestone = found.find((m) => m.title === title);
-    if (milestone === undefined) {
-      throw new GitOpsError(
-        ErrorCodes.NotFound,
-        `milestone ${JSON.stringify(title)} does not exist in ${repo.path} or its groups on GitLab; create it or fix the name`,
-        { details: { forge: 'gitlab', repository: repo.path, field: 'milestone' } },
-      );
-    }
-    return milestone.id;
   }
 
   private async userIds(
@@ -305,35 +233,33 @@ export class GitLabProvider implements PullRequestProvider {
     return ids;
   }
 
-  /** Adds to an existing merge request what the request asks for and it lacks. */
-  private async ensureFields(
-    repo: RepositoryRef,
+  protected async addMissingFields(
     mr: GitLabMergeRequest,
-    request: PullRequestRequest,
-    milestoneId: number | undefined,
-    assigneeIds: number[],
-  ): Promise<GitLabMergeRequest> {
+    { repo, request, milestoneId, fields: assigneeIds }: OpenPlan<GitLabFields>,
+  ): Promise<PullRequest> {
     const have = this.toPullRequest(repo, mr);
     const missingLabels = (request.labels ?? []).filter((l) => !have.labels.includes(l));
     const currentIds = (mr.assignees ?? []).map((a) => a.id);
     const allIds = [...new Set([...currentIds, ...assigneeIds])];
     const needsMilestone = milestoneId !== undefined && have.milestone !== request.milestone;
-    if (missingLabels.length === 0 && allIds.length === currentIds.length && !needsMilestone) return mr;
+    if (missingLabels.length === 0 && allIds.length === currentIds.length && !needsMilestone) return have;
     const op = operation(this.context, `update merge request !${mr.iid}`, repo);
-    return (await inGitLabCall(op, request.signal, () =>
+    const updated = (await inGitLabCall(op, request.signal, () =>
       this.mergeRequests.edit(repo.path, mr.iid, {
         ...(missingLabels.length ? { addLabels: missingLabels.join(',') } : {}),
         ...(allIds.length > currentIds.length ? { assigneeIds: allIds } : {}),
         ...(needsMilestone ? { milestoneId } : {}),
       }),
     )) as unknown as GitLabMergeRequest;
+    return this.toPullRequest(repo, updated);
   }
 
-  private async enableAutoMerge(
+  protected async enableAutoMerge(
     repo: RepositoryRef,
     pull: PullRequest,
+    _mr: GitLabMergeRequest,
     request: PullRequestRequest,
-  ): Promise<{ outcome: AutoMergeOutcome; merged?: PullRequest }> {
+  ): Promise<AutoMergeAttempt> {
     if (pull.state === 'merged') return { outcome: { status: 'merged' } };
     const op = operation(
       this.context,
@@ -360,7 +286,7 @@ export class GitLabProvider implements PullRequestProvider {
     }
   }
 
-  private toPullRequest(repo: RepositoryRef, mr: GitLabMergeRequest): PullRequest {
+  protected toPullRequest(repo: RepositoryRef, mr: GitLabMergeRequest): PullRequest {
     const state = mr.state === 'merged' ? 'merged' : mr.state === 'opened' ? 'open' : 'closed';
     const pull: PullRequest = {
       provider: 'gitlab',

@@ -225,21 +225,26 @@ async function run_(context: BenchContext): Promise<void> {
   }
 }
 
-/** Runs `gitops sync URL` (following, 10 s interval) in a child and reads its memory from /proc. */
-async function operatorMemory(
+/**
+ * Runs `gitops sync URL` (following, 10 s interval) in a child and reads its memory from /proc.
+ * `compiled` runs bin/gitops.js on dist/ (what users run, after `npm run build`); `tsx` runs the
+ * sources through the tsx loader, whose transpiler and source maps add their own heap.
+ */
+export async function operatorMemory(
   kubeconfig: string,
   url: string,
+  how: 'compiled' | 'tsx' = 'compiled',
 ): Promise<{ syncMs: number; rssMb: number; peakMb: number; steadyMb: number }> {
   const main = resolve('src/cli/main.ts');
   const script = `import { main } from ${JSON.stringify(main)}; process.exitCode = await main(['node', 'gitops', ...process.argv.slice(1)]);`;
+  const entry =
+    how === 'compiled'
+      ? [resolve('bin/gitops.js')]
+      : ['--import', 'tsx', '--input-type=module', '-e', script];
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      script,
+      ...entry,
       'sync',
       url,
       '--path',

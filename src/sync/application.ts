@@ -55,6 +55,15 @@ export interface ApplicationSpec {
   policy: SyncPolicy;
   /** Applications (same namespace) that must be healthy before this one syncs. */
   dependsOn: Array<{ name: string }>;
+  /** Write the status to Git after each sync that did something (see status-write-back.ts). */
+  statusWriteBack?: StatusWriteBackSpec;
+}
+
+export interface StatusWriteBackSpec {
+  /** Folder of the repository holding the Application object whose status is written; `.` by default. */
+  path: string;
+  /** Branch written to; must exist and differ from the source branch. `libgitops-status` by default. */
+  branch: string;
 }
 
 export type SyncPhase = 'Pending' | 'Syncing' | 'Synced' | 'Failed' | 'Waiting';
@@ -146,6 +155,13 @@ const specSchema: JSONSchemaProps = {
       type: 'array',
       default: [],
       items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 } } },
+    },
+    statusWriteBack: {
+      type: 'object',
+      properties: {
+        path: { type: 'string', default: '.', minLength: 1 },
+        branch: { type: 'string', default: 'libgitops-status', minLength: 1 },
+      },
     },
   },
 };
@@ -240,6 +256,26 @@ export function toApplication(obj: unknown, defaultNamespace = 'default'): Appli
       throw new GitOpsError(ErrorCodes.PathEscape, `source path "${path}" must stay inside the repository`, {
         details: { field: `.spec.source.paths[${i}]`, object },
       });
+    }
+  }
+  const writeBack = app.spec.statusWriteBack;
+  if (writeBack !== undefined) {
+    if (writeBack.path.split('/').includes('..') || writeBack.path.startsWith('/')) {
+      throw new GitOpsError(
+        ErrorCodes.PathEscape,
+        `status path "${writeBack.path}" must stay inside the repository`,
+        {
+          details: { field: '.spec.statusWriteBack.path', object },
+        },
+      );
+    }
+    if (writeBack.branch === app.spec.source.branch) {
+      throw new GitOpsError(
+        ErrorCodes.Invalid,
+        `status write-back branch "${writeBack.branch}" is the branch the application follows: each status ` +
+          'commit would start another sync; name another branch',
+        { details: { field: '.spec.statusWriteBack.branch', object } },
+      );
     }
   }
   return app;

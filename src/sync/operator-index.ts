@@ -26,6 +26,7 @@ export type {
   ObjectSyncResult,
   RetryPolicy,
   SyncPhase,
+  StatusWriteBackSpec,
   SyncPolicy,
 } from './application.js';
 export { Renderer } from './render.js';
@@ -52,3 +53,5 @@ export { handlePushWebhook } from './triggers.js';
 export type { PushTriggerOptions, PushTriggerResult } from './triggers.js';
 export { LeaderElector } from './leader-election.js';
 export type { LeaderElectionOptions } from './leader-election.js';
+export { StatusWriteBack, writtenStatus } from './status-write-back.js';
+export type { StatusWriteBackOptions, WrittenStatus } from './status-write-back.js';

@@ -15,6 +15,7 @@ import { ApplicationReconciler } from './reconciler.js';
 import type { SyncRecord, TriggerReason } from './reconciler.js';
 import { Renderer } from './render.js';
 import type { SyncEventRecorder } from './sync-events.js';
+import { StatusWriteBack } from './status-write-back.js';
 
 export type OperatorEvent =
   | { type: 'status'; app: string; status: ApplicationStatus }
@@ -27,7 +28,8 @@ export type OperatorEvent =
       result: 'ok' | 'error';
       revision?: string;
       error?: GitOpsError;
-    };
+    }
+  | { type: 'status-write-back'; app: string; commit?: string; error?: GitOpsError };
 
 export interface OperatorOptions {
   target: SyncTarget;
@@ -72,10 +74,12 @@ export class Operator {
     process.emitWarning(`an Operator listener threw: ${String(error)}`),
   );
   private running = false;
+  private readonly writeBack: StatusWriteBack;
 
   constructor(private readonly options: OperatorOptions) {
     this.target = options.target;
     this.renderer = options.renderer ?? new Renderer();
+    this.writeBack = new StatusWriteBack({ credentialsFor: options.credentialsFor });
   }
 
   on(listener: (event: OperatorEvent) => void): () => void {
@@ -114,6 +118,7 @@ export class Operator {
           this.hub.emit({ type: 'sync', record });
           if (this.options.events !== undefined && this.options.dryRun !== true)
             void this.options.events.record(this.reconcilers.get(key)?.app ?? app, record);
+          this.writeStatusBack(key, record);
         },
         onProgress: (a, step) => this.hub.emit({ type: 'progress', app: applicationKey(a), step }),
       },
@@ -222,9 +227,26 @@ export class Operator {
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all([...this.reconcilers.values()].map((r) => r.stop()));
+    await this.writeBack.close();
     await Promise.all([...this.repositories.values()].map((r) => this.closeRepository(r)));
     this.repositories.clear();
     this.hub.end();
+  }
+
+  // Only syncs that did something are written: a no-op timer sync makes no commit.
+  private writeStatusBack(key: string, record: SyncRecord): void {
+    const reconciler = this.reconcilers.get(key);
+    if (reconciler === undefined || reconciler.app.spec.statusWriteBack === undefined) return;
+    if (this.options.dryRun === true || !['synced', 'healed', 'failed'].includes(record.result)) return;
+    this.writeBack.write(reconciler.app, reconciler.status).then(
+      (outcome) => this.hub.emit({ type: 'status-write-back', app: key, commit: outcome.commit }),
+      (error: unknown) =>
+        this.hub.emit({
+          type: 'status-write-back',
+          app: key,
+          error: toGitOpsError(error, ErrorCodes.GitError),
+        }),
+    );
   }
 
   private reconcilerOf(key: string): ApplicationReconciler {

@@ -13,6 +13,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import { ioError } from './paths.js';
 
+/** How long a lock file may stay without its owner's pid before it counts as a crash's leftover. */
+const TORN_LOCK_GRACE_MS = 1_000;
+
 export interface FileLockOptions {
   /** How long to wait for another writer. Default 10 s. */
   timeoutMs?: number;
@@ -109,7 +112,12 @@ export class FileLocks {
     if (text === undefined || info === undefined) return false;
     if (Date.now() - info.mtimeMs > this.#staleMs) return true;
     const [pid, host] = text.trim().split(' ');
-    if (host !== hostname() || pid === undefined || !/^\d+$/.test(pid)) return false;
+    // A writer writes its pid right after creating the lock; an empty or torn lock that stays so
+    // for a moment is what a writer killed between the two leaves behind.
+    if (pid === undefined || !/^\d+$/.test(pid) || host === undefined) {
+      return Date.now() - info.mtimeMs > TORN_LOCK_GRACE_MS;
+    }
+    if (host !== hostname()) return false;
     try {
       process.kill(Number(pid), 0);
       return false;

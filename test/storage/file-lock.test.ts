@@ -57,6 +57,17 @@ describe('FileLocks', () => {
     expect(await locks.withLock(target, 'a.yaml', async () => 'got it')).toBe('got it');
   });
 
+  it('takes over an empty lock left by a writer killed between creating it and writing its pid', async () => {
+    const dir = tempDir();
+    const target = join(dir, 'a.yaml');
+    writeFileSync(lockPathOf(dir, target), '');
+    const started = Date.now();
+    const locks = new FileLocks(dir, { timeoutMs: 5_000 });
+    expect(await locks.withLock(target, 'a.yaml', async () => 'got it')).toBe('got it');
+    // Not at once: a live writer may be about to write its pid.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
   it('gives up with Timeout when a live writer keeps the lock', async () => {
     const dir = tempDir();
     const target = join(dir, 'a.yaml');

@@ -19,6 +19,7 @@ import {
   Operator,
   SyncEventRecorder,
   applicationKey,
+  credentialsFromSecret,
   toApplication,
 } from '../sync/index.js';
 import type { Application, ApplicationStatus } from '../sync/index.js';
@@ -121,6 +122,7 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
       onError: (error) => log.warn({ error: error.toJSON() }, 'recording an Event failed'),
     }),
     onStatus: (app, status) => void writeStatus(client, app, status, written, log),
+    credentialsFor: (app) => credentialsFromSecret(client, app),
   });
   operator.on((event) => logEvent(log, event));
   const apiToken = process.env.GITOPS_API_TOKEN;
@@ -177,6 +179,8 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
   };
 
   let lostLeadership = false;
+  // Releasing the lease on SIGTERM also ends leadership; that is a clean stop, not a lost lease.
+  let shuttingDown = false;
   const stopped = new Promise<void>((done) => {
     process.once('SIGTERM', done);
     process.once('SIGINT', done);
@@ -190,6 +194,7 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
         },
         // A replica that lost the lease may still hold stale work: stop, and let Kubernetes restart it.
         onStoppedLeading: () => {
+          if (shuttingDown) return;
           lostLeadership = true;
           log.warn('lost the lease; stopping');
           done();
@@ -200,6 +205,7 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
     } else act();
   });
   await stopped;
+  shuttingDown = true;
   log.info('shutting down');
   clearTimeout(discovery);
   await operator.stop();

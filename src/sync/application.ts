@@ -21,7 +21,7 @@ export interface ApplicationSource {
   branch: string;
   /** Folders inside the repository, rendered and applied together; `["."]` by default. */
   paths: string[];
-  /** A Secret (in the application's namespace) with `username`/`password`, `token` or `sshPrivateKey`/`knownHosts`. */
+  /** A Secret (in the application's namespace) with `username`/`password`, `token` or `identity`/`known_hosts` (see repository-credentials.ts). */
   credentialsSecretRef?: { name: string };
 }
 

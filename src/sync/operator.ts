@@ -338,6 +338,8 @@ export class Operator {
         result: 'error',
         error,
       });
+      // The next attempt reads the credentials again (e.g. a Secret fixed after AuthFailed).
+      if (repository.dir?.revision === undefined) await this.forgetClone(repository);
       throw error;
     }
   }
@@ -367,8 +369,18 @@ export class Operator {
         result: 'error',
         error,
       });
+      // Rotated credentials: start over with the ones the Secret holds now.
+      if (error.code === ErrorCodes.AuthFailed) await this.forgetClone(repository);
       throw error;
     }
+  }
+
+  private async forgetClone(repository: Repository): Promise<void> {
+    const dir = repository.dir;
+    repository.dir = undefined;
+    repository.unsubscribe();
+    repository.unsubscribe = () => undefined;
+    await dir?.close().catch(() => undefined);
   }
 
   private unhealthyDependencies(app: Application): string[] {

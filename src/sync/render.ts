@@ -39,6 +39,8 @@ export interface RendererOptions {
 
 export class Renderer {
   readonly cache: RenderCache;
+  /** How many times `kubectl kustomize` ran (cache misses of kustomize paths). */
+  kustomizeRuns = 0;
   private readonly kubectl: string;
   private readonly kustomizeTimeoutMs: number;
   private readonly decoder = new Decoder({ strict: false, unknownKinds: 'unstructured' });
@@ -135,6 +137,7 @@ export class Renderer {
       const { stdout: archive } = await git.run(['archive', '--format=tar', revision], { signal });
       await run('tar', ['-x', '-C', dir], archive, 60_000, signal);
       const target = base === '' ? dir : join(dir, base);
+      this.kustomizeRuns++;
       const output = await run(
         this.kubectl,
         ['kustomize', '--', target],

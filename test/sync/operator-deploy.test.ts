@@ -81,4 +81,18 @@ describe('deploy/', () => {
       }),
     ).rejects.toThrow(/repoURL/);
   }, 120_000);
+
+  it('lets the operator get Secrets only in the namespaces bound for repository credentials, and never list them', async () => {
+    await kubectl(['apply', '--server-side', '--field-manager=deploy-test', '-k', 'deploy/']);
+    const other = await testNamespace(cluster, 'op-rbac');
+    const canI = async (verb: string, namespace: string): Promise<string> => {
+      const args = ['auth', 'can-i', verb, 'secrets', '-n', namespace];
+      const as = '--as=system:serviceaccount:gitops-system:libgitops-operator';
+      return kubectl([...args, as]).catch((error: { stdout?: string }) => error.stdout ?? 'error');
+    };
+    expect((await canI('get', 'gitops-system')).trim()).toBe('yes');
+    expect((await canI('get', other.name)).trim()).toBe('no');
+    expect((await canI('list', 'gitops-system')).trim()).toBe('no');
+    expect((await canI('watch', 'gitops-system')).trim()).toBe('no');
+  }, 120_000);
 });

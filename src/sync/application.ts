@@ -4,6 +4,7 @@
  * the YAML against applicationCrd()), and the same schema validates and defaults applications
  * read from Git, the cluster or the command line.
  */
+import { assertBranchName, assertRefName } from '../git/index.js';
 import { ErrorCodes, GitOpsError, Scheme } from '../runtime/index.js';
 import type { JSONSchemaProps, KubeObject, ObjectMeta } from '../runtime/index.js';
 import type { HealthStatus } from './health.js';
@@ -19,6 +20,11 @@ export interface ApplicationSource {
   repoURL: string;
   /** Branch to follow; `main` by default. */
   branch: string;
+  /**
+   * What to apply instead of following `branch`: a branch (`name` or `refs/heads/name`), a tag
+   * (`refs/tags/name`) or a 40-hex commit. A tag or commit is fetched once and not followed.
+   */
+  targetRevision?: string;
   /** Folders inside the repository, rendered and applied together; `["."]` by default. */
   paths: string[];
   /** A Secret (in the application's namespace) with `username`/`password`, `token` or `identity`/`known_hosts` (see repository-credentials.ts). */
@@ -116,6 +122,7 @@ const specSchema: JSONSchemaProps = {
       properties: {
         repoURL: { type: 'string', minLength: 1 },
         branch: { type: 'string', default: 'main', minLength: 1 },
+        targetRevision: { type: 'string', minLength: 1 },
         paths: { type: 'array', items: { type: 'string' }, default: ['.'], minItems: 1 },
         credentialsSecretRef: {
           type: 'object',
@@ -251,6 +258,9 @@ export function toApplication(obj: unknown, defaultNamespace = 'default'): Appli
   const app = scheme.default(candidate) as Application;
   const object = `${app.metadata.namespace}/${app.metadata.name}`;
   parseDuration(app.spec.policy.interval, '.spec.policy.interval');
+  const pin = sourceRevision(app.spec.source, object);
+  // A branch named by targetRevision is followed exactly as `branch` is.
+  if (pin.kind === 'branch') app.spec.source.branch = pin.name;
   for (const [i, path] of app.spec.source.paths.entries()) {
     if (path.split('/').includes('..') || path.startsWith('/')) {
       throw new GitOpsError(ErrorCodes.PathEscape, `source path "${path}" must stay inside the repository`, {
@@ -316,6 +326,45 @@ export function applicationFor(options: {
       dependsOn: (options.dependsOn ?? []).map((name) => ({ name })),
     },
   });
+}
+
+/** What an application's source stands for: a branch followed, or a tag or commit pinned. */
+export type SourceRevision =
+  { kind: 'branch'; name: string } | { kind: 'tag'; name: string } | { kind: 'commit'; commit: string };
+
+const COMMIT = /^[0-9a-f]{40}$/;
+
+/**
+ * The revision `source` names, checked with git's own ref rules so no value can reach git as
+ * an option. Invalid (field `.spec.source.targetRevision`) for anything else.
+ */
+export function sourceRevision(
+  source: Pick<ApplicationSource, 'branch' | 'targetRevision'>,
+  object?: string,
+): SourceRevision {
+  const text = source.targetRevision;
+  const field = text === undefined ? '.spec.source.branch' : '.spec.source.targetRevision';
+  const details = { field, ...(object === undefined ? {} : { object }) };
+  try {
+    if (text === undefined) return { kind: 'branch', name: assertBranchName(source.branch, 'branch') };
+    if (COMMIT.test(text)) return { kind: 'commit', commit: text };
+    if (text.startsWith('refs/tags/')) {
+      const name = assertRefName(text.slice('refs/tags/'.length), 'tag');
+      return { kind: 'tag', name };
+    }
+    if (text.startsWith('refs/heads/')) {
+      return { kind: 'branch', name: assertBranchName(text.slice('refs/heads/'.length)) };
+    }
+    return { kind: 'branch', name: assertBranchName(text) };
+  } catch (cause) {
+    throw new GitOpsError(
+      ErrorCodes.Invalid,
+      `${field.slice('.spec.source.'.length)} must be a branch name, refs/heads/<branch>, refs/tags/<tag> ` +
+        'or a 40-hex commit' +
+        (cause instanceof GitOpsError ? ` (${cause.message})` : ''),
+      { details, cause },
+    );
+  }
 }
 
 /** `namespace/name`, the key applications are known by. */

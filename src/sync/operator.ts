@@ -3,13 +3,15 @@
  * applications follow it (one fetch per push, not one per application), a reconciler per
  * application, dependsOn gating, and events for whoever reports (CLI, HTTP, metrics, status).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { Credentials, Git } from '../git/index.js';
-import { EventHub, GitDirectory, parseRemoteUrl } from '../git/index.js';
+import { EventHub, Git as GitRepository, GitDirectory, parseRemoteUrl } from '../git/index.js';
 import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
-import { applicationKey, parseDuration } from './application.js';
-import type { Application, ApplicationStatus } from './application.js';
+import { applicationKey, parseDuration, sourceRevision } from './application.js';
+import type { Application, ApplicationStatus, SourceRevision } from './application.js';
 import type { SyncTarget } from './sync-target.js';
 import { ApplicationReconciler } from './reconciler.js';
 import type { SyncRecord, TriggerReason } from './reconciler.js';
@@ -51,8 +53,12 @@ interface Repository {
   key: string;
   url: string;
   branch: string;
-  /** Created on first use. */
+  /** A tag or commit fetched once and never followed; undefined for a branch. */
+  pin?: Exclude<SourceRevision, { kind: 'branch' }>;
+  /** Created on first use (branches). */
   dir?: GitDirectory;
+  /** The pinned commit's clone, once fetched. */
+  pinned?: { git: Git; revision: string; path: string; owned: boolean };
   starting?: Promise<string>;
   apps: Set<string>;
   unsubscribe: () => void;
@@ -91,9 +97,7 @@ export class Operator {
     const key = applicationKey(app);
     const existing = this.reconcilers.get(key);
     if (existing !== undefined) {
-      const moved =
-        existing.app.spec.source.repoURL !== app.spec.source.repoURL ||
-        existing.app.spec.source.branch !== app.spec.source.branch;
+      const moved = repositoryKeyOf(existing.app) !== repositoryKeyOf(app);
       existing.update(app);
       if (moved) {
         this.release(key, existing.app);
@@ -179,7 +183,10 @@ export class Operator {
   async notifyPush(repoURL: string, branch?: string): Promise<number> {
     const wanted = comparableUrl(repoURL);
     const matching = [...this.repositories.values()].filter(
-      (r) => comparableUrl(r.url) === wanted && (branch === undefined || r.branch === branch),
+      (r) =>
+        r.pin === undefined &&
+        comparableUrl(r.url) === wanted &&
+        (branch === undefined || r.branch === branch),
     );
     await Promise.all(matching.map((r) => this.fetch(r).catch(() => undefined)));
     return matching.length;
@@ -220,7 +227,9 @@ export class Operator {
 
   /** True once every repository has been fetched at least once. */
   get ready(): boolean {
-    return [...this.repositories.values()].every((r) => r.dir?.revision !== undefined);
+    return [...this.repositories.values()].every(
+      (r) => r.dir?.revision !== undefined || r.pinned !== undefined,
+    );
   }
 
   /** Stops reconcilers (abandoning their current sync) and closes repositories. */
@@ -262,18 +271,21 @@ export class Operator {
   private async source(app: Application, signal: AbortSignal): Promise<{ git: Git; revision: string }> {
     const repository = this.repositoryFor(app);
     const revision = await abortable(this.started(repository, app), signal);
+    if (repository.pinned !== undefined) return { git: repository.pinned.git, revision };
     const dir = repository.dir!;
     return { git: dir.git, revision: dir.revision ?? revision };
   }
 
   private repositoryFor(app: Application): Repository {
-    const key = `${comparableUrl(app.spec.source.repoURL)}#${app.spec.source.branch}`;
+    const key = repositoryKeyOf(app);
     const known = this.repositories.get(key);
     if (known !== undefined) return known;
+    const revision = sourceRevision(app.spec.source, applicationKey(app));
     const repository: Repository = {
       key,
       url: app.spec.source.repoURL,
       branch: app.spec.source.branch,
+      ...(revision.kind === 'branch' ? {} : { pin: revision }),
       apps: new Set(),
       unsubscribe: () => undefined,
     };
@@ -294,6 +306,17 @@ export class Operator {
     const began = performance.now();
     const url = redact(repository.url);
     try {
+      if (repository.pin !== undefined) {
+        const revision = await this.fetchPinned(repository, repository.pin, app);
+        this.hub.emit({
+          type: 'fetch',
+          repository: url,
+          durationMs: performance.now() - began,
+          result: 'ok',
+          revision,
+        });
+        return revision;
+      }
       if (repository.dir === undefined) {
         const credentials = await this.options.credentialsFor?.(app);
         const follow = this.options.follow !== false;
@@ -347,6 +370,8 @@ export class Operator {
   private async fetch(repository: Repository): Promise<string> {
     const app = this.reconcilers.get([...repository.apps][0] ?? '')?.app;
     if (app === undefined) return '';
+    // A pinned tag or commit is fetched once: a push changes nothing, a new spec makes a new repository.
+    if (repository.pin !== undefined) return this.started(repository, app);
     if (repository.dir?.revision === undefined) return this.started(repository, app);
     const began = performance.now();
     const url = redact(repository.url);
@@ -372,6 +397,52 @@ export class Operator {
       // Rotated credentials: start over with the ones the Secret holds now.
       if (error.code === ErrorCodes.AuthFailed) await this.forgetClone(repository);
       throw error;
+    }
+  }
+
+  /**
+   * Fetches only the pinned tag or commit into a bare repository of its own. The ref comes from
+   * sourceRevision() (git's ref rules) and goes after `--` inside a refspec, never as an option.
+   */
+  private async fetchPinned(
+    repository: Repository,
+    pin: NonNullable<Repository['pin']>,
+    app: Application,
+  ): Promise<string> {
+    if (repository.pinned !== undefined) return repository.pinned.revision;
+    const credentials = await this.options.credentialsFor?.(app);
+    const owned = this.options.dataDir === undefined;
+    const path = owned
+      ? await mkdtemp(join(tmpdir(), 'libgitops-pinned-'))
+      : join(
+          this.options.dataDir!,
+          'pinned',
+          Buffer.from(repository.key).toString('base64url').slice(0, 120),
+        );
+    let git: Git | undefined;
+    try {
+      git = await GitRepository.init(path, {
+        bare: true,
+        ...(credentials === undefined ? {} : { credentials }),
+      });
+      await git.setRemote('origin', repository.url);
+      const local = 'refs/libgitops/pinned';
+      if (pin.kind === 'tag') {
+        await git.fetch({ refspecs: [`+refs/tags/${pin.name}:${local}`] });
+      } else if ((await git.tryRevParse(pin.commit)) === undefined) {
+        // Servers that refuse a want by object id still serve it through their branches and tags.
+        await git.fetch({ refspecs: [`+${pin.commit}:${local}`] }).catch(async () => {
+          await git!.run(['config', 'remote.origin.fetch', '+refs/heads/*:refs/libgitops/heads/*']);
+          await git!.fetch({ tags: true });
+        });
+      }
+      const revision = await git.revParse(pin.kind === 'tag' ? local : pin.commit);
+      repository.pinned = { git, revision, path, owned };
+      return revision;
+    } catch (cause) {
+      await git?.close().catch(() => undefined);
+      if (owned) await rm(path, { recursive: true, force: true });
+      throw cause;
     }
   }
 
@@ -401,7 +472,7 @@ export class Operator {
   }
 
   private release(key: string, app: Application): void {
-    const repoKey = `${comparableUrl(app.spec.source.repoURL)}#${app.spec.source.branch}`;
+    const repoKey = repositoryKeyOf(app);
     const repository = this.repositories.get(repoKey);
     if (repository === undefined) return;
     repository.apps.delete(key);
@@ -414,7 +485,23 @@ export class Operator {
   private async closeRepository(repository: Repository): Promise<void> {
     repository.unsubscribe();
     await repository.dir?.close();
+    const pinned = repository.pinned;
+    repository.pinned = undefined;
+    await pinned?.git.close();
+    if (pinned?.owned === true) await rm(pinned.path, { recursive: true, force: true });
   }
+}
+
+/** One repository per URL and branch, tag or commit: `host/path#main`, `#refs/tags/v1`, `#<commit>`. */
+function repositoryKeyOf(app: Application): string {
+  const revision = sourceRevision(app.spec.source, applicationKey(app));
+  const ref =
+    revision.kind === 'branch'
+      ? revision.name
+      : revision.kind === 'tag'
+        ? `refs/tags/${revision.name}`
+        : revision.commit;
+  return `${comparableUrl(app.spec.source.repoURL)}#${ref}`;
 }
 
 /** Same repository, however it is written: no credentials, no `.git`, no trailing slash, lower-case host. */

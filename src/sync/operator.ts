@@ -302,69 +302,44 @@ export class Operator {
     return repository.starting;
   }
 
-  private async startRepository(repository: Repository, app: Application): Promise<string> {
-    const began = performance.now();
-    const url = redact(repository.url);
-    try {
-      if (repository.pin !== undefined) {
-        const revision = await this.fetchPinned(repository, repository.pin, app);
-        this.hub.emit({
-          type: 'fetch',
-          repository: url,
-          durationMs: performance.now() - began,
-          result: 'ok',
-          revision,
-        });
-        return revision;
-      }
-      if (repository.dir === undefined) {
-        const credentials = await this.options.credentialsFor?.(app);
-        const follow = this.options.follow !== false;
-        const dir = new GitDirectory({
-          url: repository.url,
-          branch: repository.branch,
-          ...(credentials === undefined ? {} : { credentials }),
-          // The remote is polled at the application's interval; webhooks make it immediate.
-          interval: follow ? parseDuration(app.spec.policy.interval) : 0,
-          jitter: 0.2,
-          ...(this.options.dataDir === undefined
-            ? {}
-            : {
-                dir: join(
-                  this.options.dataDir,
-                  'repositories',
-                  Buffer.from(repository.key).toString('base64url').slice(0, 120),
-                ),
-              }),
-        });
-        repository.unsubscribe = dir.on('revision', (event) => {
-          if (event.from === undefined) return;
-          for (const appKey of repository.apps) void this.reconcilers.get(appKey)?.trigger('revision');
-        });
-        repository.dir = dir;
-      }
-      const revision = await repository.dir.start();
-      this.hub.emit({
-        type: 'fetch',
-        repository: url,
-        durationMs: performance.now() - began,
-        result: 'ok',
-        revision,
-      });
-      return revision;
-    } catch (cause) {
-      const error = toGitOpsError(cause, ErrorCodes.GitError);
-      this.hub.emit({
-        type: 'fetch',
-        repository: url,
-        durationMs: performance.now() - began,
-        result: 'error',
-        error,
-      });
+  private startRepository(repository: Repository, app: Application): Promise<string> {
+    return this.reportedFetch(
+      repository,
+      async () => {
+        if (repository.pin !== undefined) return this.fetchPinned(repository, repository.pin, app);
+        if (repository.dir === undefined) {
+          const credentials = await this.options.credentialsFor?.(app);
+          const follow = this.options.follow !== false;
+          const dir = new GitDirectory({
+            url: repository.url,
+            branch: repository.branch,
+            ...(credentials === undefined ? {} : { credentials }),
+            // The remote is polled at the application's interval; webhooks make it immediate.
+            interval: follow ? parseDuration(app.spec.policy.interval) : 0,
+            jitter: 0.2,
+            ...(this.options.dataDir === undefined
+              ? {}
+              : {
+                  dir: join(
+                    this.options.dataDir,
+                    'repositories',
+                    Buffer.from(repository.key).toString('base64url').slice(0, 120),
+                  ),
+                }),
+          });
+          repository.unsubscribe = dir.on('revision', (event) => {
+            if (event.from === undefined) return;
+            for (const appKey of repository.apps) void this.reconcilers.get(appKey)?.trigger('revision');
+          });
+          repository.dir = dir;
+        }
+        return repository.dir.start();
+      },
       // The next attempt reads the credentials again (e.g. a Secret fixed after AuthFailed).
-      if (repository.dir?.revision === undefined) await this.forgetClone(repository);
-      throw error;
-    }
+      async () => {
+        if (repository.dir?.revision === undefined) await this.forgetClone(repository);
+      },
+    );
   }
 
   private async fetch(repository: Repository): Promise<string> {
@@ -372,11 +347,28 @@ export class Operator {
     if (app === undefined) return '';
     // A pinned tag or commit is fetched once: a push changes nothing, a new spec makes a new repository.
     if (repository.pin !== undefined) return this.started(repository, app);
-    if (repository.dir?.revision === undefined) return this.started(repository, app);
+    const dir = repository.dir;
+    if (dir?.revision === undefined) return this.started(repository, app);
+    return this.reportedFetch(
+      repository,
+      () => dir.sync(),
+      // Rotated credentials: start over with the ones the Secret holds now.
+      async (error) => {
+        if (error.code === ErrorCodes.AuthFailed) await this.forgetClone(repository);
+      },
+    );
+  }
+
+  /** Runs one fetch of a repository and reports it as a `fetch` event, whether it worked or not. */
+  private async reportedFetch(
+    repository: Repository,
+    work: () => Promise<string>,
+    onError: (error: GitOpsError) => Promise<void>,
+  ): Promise<string> {
     const began = performance.now();
     const url = redact(repository.url);
     try {
-      const revision = await repository.dir.sync();
+      const revision = await work();
       this.hub.emit({
         type: 'fetch',
         repository: url,
@@ -394,8 +386,7 @@ export class Operator {
         result: 'error',
         error,
       });
-      // Rotated credentials: start over with the ones the Secret holds now.
-      if (error.code === ErrorCodes.AuthFailed) await this.forgetClone(repository);
+      await onError(error);
       throw error;
     }
   }

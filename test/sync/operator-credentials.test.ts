@@ -1,38 +1,15 @@
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { applicationFor } from '../../src/sync/application.js';
 import { EngineTarget } from '../../src/sync/engine-target.js';
 import { Operator } from '../../src/sync/operator.js';
 import { credentialsFromSecret, credentialsFromSecretData } from '../../src/sync/repository-credentials.js';
-import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
-import type { TestCluster } from '../support/cluster/index.js';
-import { startGitServer } from '../support/git-server/index.js';
-import type { GitServer } from '../support/git-server/index.js';
+import { testNamespace } from '../support/cluster/index.js';
+import { operatorHarness } from './operator-harness.js';
 
-const run = promisify(execFile);
-
-let cluster: TestCluster;
-let server: GitServer;
-const operators: Operator[] = [];
-const targets: EngineTarget[] = [];
-
-beforeAll(async () => {
-  cluster = await useCluster();
-  server = await startGitServer({ transports: ['http'] });
-}, clusterSetupTimeoutMs);
-
-afterAll(async () => {
-  await Promise.all(operators.map((o) => o.stop()));
-  for (const t of targets) t.close();
-  await server?.close();
-});
-
-async function kubectl(args: string[]): Promise<string> {
-  const { stdout } = await run('kubectl', [`--kubeconfig=${cluster.kubeconfigPath}`, ...args]);
-  return stdout;
-}
+const h = operatorHarness(['http']);
+const { operators, targets, kubectl } = h;
 
 async function putSecret(namespace: string, name: string, data: Record<string, string>): Promise<void> {
   const manifest = {
@@ -41,7 +18,7 @@ async function putSecret(namespace: string, name: string, data: Record<string, s
     metadata: { name, namespace },
     stringData: data,
   };
-  const child = execFile('kubectl', [`--kubeconfig=${cluster.kubeconfigPath}`, 'apply', '-f', '-']);
+  const child = execFile('kubectl', [`--kubeconfig=${h.cluster.kubeconfigPath}`, 'apply', '-f', '-']);
   const done = new Promise<void>((resolve, reject) =>
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl apply exited ${code}`)))),
   );
@@ -51,14 +28,14 @@ async function putSecret(namespace: string, name: string, data: Record<string, s
 
 describe('repository credentials from a Secret reference', () => {
   it('reports AuthFailed without the secret for a wrong password, and syncs once the Secret is right', async () => {
-    const home = await testNamespace(cluster, 'op-creds');
-    const repo = await server.createRepo(`creds-${home.name}`, {
+    const home = await testNamespace(h.cluster, 'op-creds');
+    const repo = await h.server.createRepo(`creds-${home.name}`, {
       files: {
         'app/cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: private\n  namespace: ${home.name}\ndata:\n  from: private-repo\n`,
       },
     });
     const wrongPassword = 'wrong-password-7f3a9c';
-    await putSecret(home.name, 'repo-creds', { username: server.http.username, password: wrongPassword });
+    await putSecret(home.name, 'repo-creds', { username: h.server.http.username, password: wrongPassword });
     const app = applicationFor({
       name: 'private',
       namespace: home.name,
@@ -67,7 +44,7 @@ describe('repository credentials from a Secret reference', () => {
     });
     app.spec.source.credentialsSecretRef = { name: 'repo-creds' };
 
-    const target = new EngineTarget({ kubeconfig: cluster.kubeconfigPath });
+    const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
     targets.push(target);
     const operator = new Operator({
       target,
@@ -85,9 +62,9 @@ describe('repository credentials from a Secret reference', () => {
     expect(failed!.status.lastError?.message).toMatch(/credentials/i);
     const everything = JSON.stringify(failed!.status) + seen.join('\n');
     expect(everything).not.toContain(wrongPassword);
-    expect(everything).not.toContain(server.http.password);
+    expect(everything).not.toContain(h.server.http.password);
     expect(everything).not.toContain(
-      Buffer.from(`${server.http.username}:${wrongPassword}`).toString('base64'),
+      Buffer.from(`${h.server.http.username}:${wrongPassword}`).toString('base64'),
     );
     expect(
       (await kubectl(['get', 'configmap', '-n', home.name, '--ignore-not-found', '-o', 'name'])).trim(),
@@ -95,8 +72,8 @@ describe('repository credentials from a Secret reference', () => {
 
     // The Secret is fixed in place: the next sync reads it again and clones with it.
     await putSecret(home.name, 'repo-creds', {
-      username: server.http.username,
-      password: server.http.password,
+      username: h.server.http.username,
+      password: h.server.http.password,
     });
     const [synced] = await operator.syncAll();
     expect(synced!.status.lastError).toBeUndefined();
@@ -104,14 +81,14 @@ describe('repository credentials from a Secret reference', () => {
     expect(
       await kubectl(['get', 'configmap', 'private', '-n', home.name, '-o', 'jsonpath={.data.from}']),
     ).toBe('private-repo');
-    expect(JSON.stringify(synced!.status) + seen.join('\n')).not.toContain(server.http.password);
+    expect(JSON.stringify(synced!.status) + seen.join('\n')).not.toContain(h.server.http.password);
   }, 120_000);
 
   it('reports a missing Secret as NotFound naming it, and a Secret without usable keys as Invalid', async () => {
-    const home = await testNamespace(cluster, 'op-creds-missing');
+    const home = await testNamespace(h.cluster, 'op-creds-missing');
     const app = applicationFor({ name: 'x', namespace: home.name, repoURL: 'https://example.invalid/r.git' });
     app.spec.source.credentialsSecretRef = { name: 'absent' };
-    const target = new EngineTarget({ kubeconfig: cluster.kubeconfigPath });
+    const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
     targets.push(target);
     await expect(credentialsFromSecret(target.client, app)).rejects.toMatchObject({
       code: 'NotFound',

@@ -1,33 +1,19 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { APPLICATION_API_VERSION, APPLICATION_KIND, toApplication } from '../../src/sync/application.js';
 import type { Application } from '../../src/sync/application.js';
 import { EngineTarget } from '../../src/sync/engine-target.js';
 import { Operator } from '../../src/sync/operator.js';
-import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
-import type { TestCluster } from '../support/cluster/index.js';
-import { pushCommit, runGit, startGitServer } from '../support/git-server/index.js';
-import type { GitServer } from '../support/git-server/index.js';
+import { testNamespace } from '../support/cluster/index.js';
+import { pushCommit, runGit } from '../support/git-server/index.js';
+import { operatorHarness } from './operator-harness.js';
+
+const h = operatorHarness(['git']);
+const { operators, targets } = h;
 
 const run = promisify(execFile);
-
-let cluster: TestCluster;
-let server: GitServer;
-const operators: Operator[] = [];
-const targets: EngineTarget[] = [];
-
-beforeAll(async () => {
-  cluster = await useCluster();
-  server = await startGitServer({ transports: ['git'] });
-}, clusterSetupTimeoutMs);
-
-afterAll(async () => {
-  await Promise.all(operators.map((o) => o.stop()));
-  for (const t of targets) t.close();
-  await server?.close();
-});
 
 function configMap(namespace: string, value: string): Record<string, string> {
   return {
@@ -37,7 +23,7 @@ function configMap(namespace: string, value: string): Record<string, string> {
 
 async function liveValue(namespace: string): Promise<string> {
   const { stdout } = await run('kubectl', [
-    `--kubeconfig=${cluster.kubeconfigPath}`,
+    `--kubeconfig=${h.cluster.kubeconfigPath}`,
     'get',
     'configmap',
     'pinned',
@@ -59,7 +45,7 @@ function app(namespace: string, repoURL: string, targetRevision: string): Applic
 }
 
 function newOperator(): Operator {
-  const target = new EngineTarget({ kubeconfig: cluster.kubeconfigPath });
+  const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
   targets.push(target);
   const operator = new Operator({ target, follow: false });
   operators.push(operator);
@@ -68,8 +54,8 @@ function newOperator(): Operator {
 
 describe('spec.source.targetRevision', () => {
   it('applies a tag, stays there after a push to main, and follows when the spec names another tag', async () => {
-    const home = await testNamespace(cluster, 'op-pin-tag');
-    const repo = await server.createRepo(`pin-tag-${home.name}`, { files: configMap(home.name, 'one') });
+    const home = await testNamespace(h.cluster, 'op-pin-tag');
+    const repo = await h.server.createRepo(`pin-tag-${home.name}`, { files: configMap(home.name, 'one') });
     const first = (await runGit(['-C', repo.path, 'rev-parse', 'refs/heads/main'])).trim();
     await runGit(['-C', repo.path, 'tag', 'v1', first]);
     const second = await pushCommit(repo.over('git'), { files: configMap(home.name, 'two') });
@@ -98,8 +84,8 @@ describe('spec.source.targetRevision', () => {
   });
 
   it('applies a pinned commit that is no longer the branch tip', async () => {
-    const home = await testNamespace(cluster, 'op-pin-commit');
-    const repo = await server.createRepo(`pin-commit-${home.name}`, { files: configMap(home.name, 'old') });
+    const home = await testNamespace(h.cluster, 'op-pin-commit');
+    const repo = await h.server.createRepo(`pin-commit-${home.name}`, { files: configMap(home.name, 'old') });
     const commit = (await runGit(['-C', repo.path, 'rev-parse', 'refs/heads/main'])).trim();
     await pushCommit(repo.over('git'), { files: configMap(home.name, 'new') });
     const operator = newOperator();

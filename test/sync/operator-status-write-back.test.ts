@@ -1,34 +1,20 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { APPLICATION_API_VERSION, toApplication } from '../../src/sync/application.js';
 import { EngineTarget } from '../../src/sync/engine-target.js';
 import { Operator } from '../../src/sync/operator.js';
 import type { OperatorEvent } from '../../src/sync/operator.js';
 import { GitOpsError } from '../../src/runtime/index.js';
-import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
-import type { TestCluster } from '../support/cluster/index.js';
-import { pushCommit, startGitServer } from '../support/git-server/index.js';
-import type { GitServer } from '../support/git-server/index.js';
+import { testNamespace } from '../support/cluster/index.js';
+import { pushCommit } from '../support/git-server/index.js';
+import { operatorHarness } from './operator-harness.js';
+
+const h = operatorHarness(['git']);
+const { operators, targets } = h;
 
 const run = promisify(execFile);
-
-let cluster: TestCluster;
-let server: GitServer;
-const operators: Operator[] = [];
-const targets: EngineTarget[] = [];
-
-beforeAll(async () => {
-  cluster = await useCluster();
-  server = await startGitServer({ transports: ['git'] });
-}, clusterSetupTimeoutMs);
-
-afterAll(async () => {
-  await Promise.all(operators.map((o) => o.stop()));
-  for (const t of targets) t.close();
-  await server?.close();
-});
 
 async function git(repo: string, args: string[]): Promise<string> {
   return (await run('git', ['--git-dir', repo, ...args])).stdout;
@@ -46,8 +32,8 @@ async function until<T>(check: () => T | undefined, what: string, timeoutMs = 60
 
 describe('status written back to Git', () => {
   it('commits only the status lines of the Application file on the write-back branch', async () => {
-    const ns = await testNamespace(cluster, 'op-status');
-    const repo = await server.createRepo(`status-${ns.name}`, {
+    const ns = await testNamespace(h.cluster, 'op-status');
+    const repo = await h.server.createRepo(`status-${ns.name}`, {
       files: {
         'config/cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: written-back\ndata:\n  a: b\n`,
       },
@@ -85,7 +71,7 @@ describe('status written back to Git', () => {
         statusWriteBack: { path: 'apps', branch: 'status' },
       },
     });
-    const target = new EngineTarget({ kubeconfig: cluster.kubeconfigPath });
+    const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
     targets.push(target);
     const operator = new Operator({ target });
     operators.push(operator);

@@ -1,39 +1,16 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { applicationFor } from '../../src/sync/application.js';
 import { EngineTarget } from '../../src/sync/engine-target.js';
 import { Operator } from '../../src/sync/operator.js';
 import type { OperatorEvent } from '../../src/sync/operator.js';
 import { SyncEventRecorder } from '../../src/sync/sync-events.js';
-import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
-import type { TestCluster } from '../support/cluster/index.js';
-import { pushCommit, startGitServer } from '../support/git-server/index.js';
-import type { GitServer } from '../support/git-server/index.js';
+import { testNamespace } from '../support/cluster/index.js';
+import { pushCommit } from '../support/git-server/index.js';
+import { operatorHarness } from './operator-harness.js';
 
-const run = promisify(execFile);
-
-let cluster: TestCluster;
-let server: GitServer;
-const operators: Operator[] = [];
-const targets: EngineTarget[] = [];
-
-beforeAll(async () => {
-  cluster = await useCluster();
-  server = await startGitServer({ transports: ['git'] });
-}, clusterSetupTimeoutMs);
-
-afterAll(async () => {
-  await Promise.all(operators.map((o) => o.stop()));
-  for (const t of targets) t.close();
-  await server?.close();
-});
-
-async function kubectl(args: string[]): Promise<string> {
-  const { stdout } = await run('kubectl', [`--kubeconfig=${cluster.kubeconfigPath}`, ...args]);
-  return stdout;
-}
+const h = operatorHarness(['git']);
+const { operators, targets, kubectl } = h;
 
 async function exists(args: string[]): Promise<boolean> {
   return (await kubectl(['get', ...args, '--ignore-not-found', '-o', 'name'])).trim() !== '';
@@ -67,7 +44,7 @@ function seedConfig(namespace: string, image = 'nginx'): Record<string, string> 
 function newOperator(follow = false): Operator {
   // A short health timeout: this control plane runs no kubelet, so Deployments never roll out.
   const target = new EngineTarget({
-    kubeconfig: cluster.kubeconfigPath,
+    kubeconfig: h.cluster.kubeconfigPath,
     healthTimeoutMs: 1_500,
     healthPollIntervalMs: 250,
   });
@@ -91,9 +68,9 @@ async function until(
 
 describe('operator sync on the real control plane', () => {
   it('syncs the seed config on the first run, applies a push, and prunes a deleted file', async () => {
-    const home = await testNamespace(cluster, 'op-sync');
+    const home = await testNamespace(h.cluster, 'op-sync');
     const target = `${home.name}-nginx`;
-    const repo = await server.createRepo(`seed-${home.name}`, {
+    const repo = await h.server.createRepo(`seed-${home.name}`, {
       files: { ...seedConfig(target), 'config/extra.yaml': configMap(target, 'extra') },
     });
     const operator = newOperator();
@@ -157,8 +134,8 @@ describe('operator sync on the real control plane', () => {
   }, 120_000);
 
   it('restores kubectl-edit drift when self-heal is on, and a restarted operator does not re-apply', async () => {
-    const home = await testNamespace(cluster, 'op-heal');
-    const repo = await server.createRepo(`heal-${home.name}`, {
+    const home = await testNamespace(h.cluster, 'op-heal');
+    const repo = await h.server.createRepo(`heal-${home.name}`, {
       files: { 'app/cm.yaml': configMap(home.name, 'settings') },
     });
     const app = applicationFor({
@@ -201,8 +178,8 @@ describe('operator sync on the real control plane', () => {
   }, 120_000);
 
   it('syncs an application only after the one it depends on', async () => {
-    const home = await testNamespace(cluster, 'op-deps');
-    const repo = await server.createRepo(`deps-${home.name}`, {
+    const home = await testNamespace(h.cluster, 'op-deps');
+    const repo = await h.server.createRepo(`deps-${home.name}`, {
       files: { 'base/cm.yaml': configMap(home.name, 'base'), 'app/cm.yaml': configMap(home.name, 'app') },
     });
     const operator = newOperator();
@@ -234,8 +211,8 @@ describe('operator sync on the real control plane', () => {
   }, 120_000);
 
   it('keeps a dependent waiting while its dependency is still rolling out', async () => {
-    const home = await testNamespace(cluster, 'op-gate');
-    const repo = await server.createRepo(`gate-${home.name}`, {
+    const home = await testNamespace(h.cluster, 'op-gate');
+    const repo = await h.server.createRepo(`gate-${home.name}`, {
       files: { 'web/deploy.yaml': deployment(home.name, 'web'), 'app/cm.yaml': configMap(home.name, 'app') },
     });
     const operator = newOperator();
@@ -268,12 +245,12 @@ describe('operator sync on the real control plane', () => {
   }, 120_000);
 
   it('holds later waves back until earlier ones are healthy when the policy asks', async () => {
-    const home = await testNamespace(cluster, 'op-waves');
+    const home = await testNamespace(h.cluster, 'op-waves');
     const later = configMap(home.name, 'later').replace(
       'metadata:\n',
       'metadata:\n  annotations: {gitops.libgitops.dev/sync-wave: "1"}\n',
     );
-    const repo = await server.createRepo(`waves-${home.name}`, {
+    const repo = await h.server.createRepo(`waves-${home.name}`, {
       files: { 'app/deploy.yaml': deployment(home.name, 'first'), 'app/later.yaml': later },
     });
     const operator = newOperator();
@@ -298,8 +275,8 @@ describe('operator sync on the real control plane', () => {
   }, 120_000);
 
   it('records a Kubernetes Event on the Application for each sync', async () => {
-    const home = await testNamespace(cluster, 'op-events');
-    const repo = await server.createRepo(`events-${home.name}`, {
+    const home = await testNamespace(h.cluster, 'op-events');
+    const repo = await h.server.createRepo(`events-${home.name}`, {
       files: {
         'good/cm.yaml': configMap(home.name, 'good'),
         'bad/cm.yaml': configMap(home.name, 'Not_Valid'),
@@ -327,7 +304,7 @@ describe('operator sync on the real control plane', () => {
   }, 120_000);
 
   it('reports an unreachable remote as a failed sync with a retry, without throwing', async () => {
-    const home = await testNamespace(cluster, 'op-fail');
+    const home = await testNamespace(h.cluster, 'op-fail');
     const operator = newOperator();
     operator.upsert(
       applicationFor({

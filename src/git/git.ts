@@ -13,6 +13,8 @@ import type { Credentials, PreparedCredentials } from './credentials.js';
 import { classifyGitFailure } from './git-error.js';
 import { runGit } from './git-process.js';
 import type { GitRunOptions, GitRunResult } from './git-process.js';
+import { lsRemoteArgs, parseLsRemote } from './ls-remote.js';
+import type { LsRemoteOptions, RemoteRef } from './ls-remote.js';
 import { ObjectReader } from './object-reader.js';
 import type { GitObject } from './object-reader.js';
 import {
@@ -598,6 +600,17 @@ export class Git {
     if (options.prune === true) args.push('--prune');
     const refspecs = (options.refspecs ?? []).map((r) => assertRefspec(r));
     await this.runRemote(remote, [...args, '--', remote, ...refspecs], { signal: options.signal });
+  }
+
+  /** The refs of a remote (default `origin`) with this handle's credentials, without fetching; see lsRemote(). */
+  async lsRemote(
+    options: Omit<LsRemoteOptions, 'credentials'> & { remote?: string } = {},
+  ): Promise<RemoteRef[]> {
+    const remote = this.checkRemote(options.remote ?? 'origin');
+    const { stdout } = await this.runRemote(remote, lsRemoteArgs(remote, options), {
+      signal: options.signal,
+    });
+    return parseLsRemote(stdout.toString('utf8'));
   }
 
   /**

@@ -19,6 +19,8 @@ export type {
 } from './git.js';
 export { clone } from './clone.js';
 export type { CloneOptions } from './clone.js';
+export { lsRemote } from './ls-remote.js';
+export type { LsRemoteOptions, RemoteRef } from './ls-remote.js';
 export { GitDirectory } from './git-directory.js';
 export type {
   GitDirectoryEvent,

@@ -150,6 +150,15 @@ export function parseRemoteUrl(url: string, field = 'url'): ParsedRemoteUrl {
         { details: { field } },
       );
     }
+    // A user part of an HTTP URL is stored in .git/config and shown by git; it is often a token.
+    if ((scheme === 'https' || scheme === 'http') && parsed.username !== '') {
+      throw new GitOpsError(
+        ErrorCodes.Invalid,
+        `${field} carries a user name (or token) before the host; pass it as credentials instead so ` +
+          'it is never stored in .git/config',
+        { details: { field } },
+      );
+    }
     if (parsed.hostname.startsWith('-') || parsed.username.startsWith('-')) {
       throw invalid(`${field} has a host or user starting with "-"`, field, redactUrl(url));
     }

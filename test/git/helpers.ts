@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { GitOpsError } from '../../src/runtime/index.js';
 
 const ENV = {
   PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -95,4 +96,14 @@ export function pushCommit(
   const oid = commit(remote.work, files, message);
   git(remote.work, 'push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`);
   return oid;
+}
+
+/** The GitOpsError a promise rejects with (any other outcome fails the test). */
+export async function failure(promise: Promise<unknown>): Promise<GitOpsError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof GitOpsError)) throw new Error(`expected a GitOpsError, got ${String(error)}`);
+  return error;
 }

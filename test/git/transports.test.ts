@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { clone, Git, GitDirectory } from '../../src/git/index.js';
 import type { Credentials, RevisionEvent } from '../../src/git/index.js';
-import { ErrorCodes, GitOpsError } from '../../src/runtime/index.js';
+import { ErrorCodes } from '../../src/runtime/index.js';
 import { pushCommit, startGitServer } from '../support/git-server/index.js';
 import type { GitServer } from '../support/git-server/index.js';
-import { git, removeTempDirs, tempDir } from './helpers.js';
+import { failure, git, removeTempDirs, tempDir } from './helpers.js';
 
 let server: GitServer;
 
@@ -28,15 +28,6 @@ afterAll(async () => {
 });
 
 const author = { name: 'Pat Pusher', email: 'pat@example.test' };
-
-async function failure(promise: Promise<unknown>): Promise<GitOpsError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof GitOpsError)) throw new Error(`expected a GitOpsError, got ${String(error)}`);
-  return error;
-}
 
 /** Every file under `dir`, as text, joined: to look for a secret anywhere in a clone. */
 function everything(dir: string): string {

@@ -169,6 +169,21 @@ describe('remote URLs', () => {
     }
     expect(redactUrl('https://user@example.test/r.git')).toBe('https://example.test/r.git');
   });
+
+  it('refuses a token (or any user) before the host of an HTTP URL, where git would store it', () => {
+    for (const url of ['https://ghp_t0kenValue42@github.com/o/r.git', 'http://deploy@127.0.0.1:8080/r.git']) {
+      try {
+        parseRemoteUrl(url);
+        expect.unreachable(`${url} was accepted`);
+      } catch (error) {
+        expect((error as GitOpsError).code).toBe(ErrorCodes.Invalid);
+        expect((error as GitOpsError).message).toMatch(/pass it as credentials/);
+        expect(JSON.stringify((error as GitOpsError).toJSON())).not.toMatch(/t0kenValue42|deploy@/);
+      }
+    }
+    // SSH names its login user in the URL; that is no secret.
+    expect(parseRemoteUrl('ssh://git@example.test/r.git').kind).toBe('ssh');
+  });
 });
 
 describe('refspecs', () => {

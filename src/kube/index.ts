@@ -3,7 +3,12 @@
  * own REST client (raw JSON, retries, limits, request counts), discovery and REST mapping,
  * server-side apply, dry-run, get, list, watch and delete.
  */
-export type { ClusterConnection, KubeconfigOptions, RequestCredentials } from './kubeconfig.js';
+export type {
+  ClusterConnection,
+  KubeconfigOptions,
+  KubeconfigTextOptions,
+  RequestCredentials,
+} from './kubeconfig.js';
 export { kubeconfigFromText, loadKubeconfig } from './kubeconfig.js';
 export type { ThrottleOptions } from './throttle.js';
 export { Throttle } from './throttle.js';

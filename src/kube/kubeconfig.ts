@@ -11,6 +11,7 @@ import type { RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { checkUntrustedKubeconfig } from './kubeconfig-untrusted.js';
 
 export interface KubeconfigOptions {
   /** A kubeconfig file (`--kubeconfig`); wins over `KUBECONFIG` and the in-cluster account. */
@@ -115,23 +116,55 @@ export function loadKubeconfig(options: KubeconfigOptions = {}): ClusterConnecti
   return connectionOf(config, source, options.credentialTtlMs ?? 60_000);
 }
 
+export interface KubeconfigTextOptions {
+  context?: string;
+  credentialTtlMs?: number;
+  /** Names the text in messages and as the connection's source; `text` by default. */
+  source?: string;
+  /**
+   * The text comes from someone else (e.g. a Secret): only embedded material is accepted, no file
+   * references, exec plugins or auth providers, and parse errors never quote the text.
+   */
+  untrusted?: boolean;
+  /** With `untrusted`: accept `insecure-skip-tls-verify` (refused by default). */
+  allowInsecureTls?: boolean;
+}
+
 /** A connection from kubeconfig text (e.g. a Secret's content); same rules as a file. */
-export function kubeconfigFromText(
-  text: string,
-  options: { context?: string; credentialTtlMs?: number } = {},
-) {
+export function kubeconfigFromText(text: string, options: KubeconfigTextOptions = {}): ClusterConnection {
+  const source = options.source ?? 'text';
+  if (options.untrusted === true) {
+    checkUntrustedKubeconfig(text, {
+      source,
+      ...(options.allowInsecureTls === undefined ? {} : { allowInsecureTls: options.allowInsecureTls }),
+    });
+  }
   const config = new KubeConfig();
   try {
     config.loadFromString(text);
   } catch (err) {
-    throw new GitOpsError(
-      ErrorCodes.BadRequest,
-      `cannot read the kubeconfig: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
-    );
+    const reason = options.untrusted === true ? 'it is not a valid kubeconfig' : errorText(err);
+    throw new GitOpsError(ErrorCodes.BadRequest, `cannot read the kubeconfig (${source}): ${reason}`, {
+      ...(options.untrusted === true ? {} : { cause: err }),
+      details: { source },
+    });
   }
-  if (options.context !== undefined) config.setCurrentContext(options.context);
-  return connectionOf(config, 'text', options.credentialTtlMs ?? 60_000);
+  if (options.context !== undefined) {
+    if (config.getContextObject(options.context) === null) {
+      throw new GitOpsError(
+        ErrorCodes.NotFound,
+        `the kubeconfig (${source}) has no context ${JSON.stringify(options.context)} ` +
+          `(it has: ${config.contexts.map((c) => c.name).join(', ') || 'none'})`,
+        { details: { source, context: options.context } },
+      );
+    }
+    config.setCurrentContext(options.context);
+  }
+  return connectionOf(config, source, options.credentialTtlMs ?? 60_000);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function loadFiles(config: KubeConfig, files: string[]): void {

@@ -154,3 +154,80 @@ describe('cluster access', () => {
     );
   });
 });
+
+describe('kubeconfig from someone else (untrusted, e.g. a Secret)', () => {
+  const source = 'Secret team/prod key value';
+
+  function refusal(text: string, options: { allowInsecureTls?: boolean } = {}): GitOpsError {
+    try {
+      kubeconfigFromText(text, { untrusted: true, source, ...options });
+    } catch (err) {
+      return err as GitOpsError;
+    }
+    throw new Error('the kubeconfig was accepted');
+  }
+
+  it('accepts embedded material and reaches the cluster with it', async () => {
+    const connection = kubeconfigFromText(kubeconfig({ token }), { untrusted: true, source });
+    expect(connection.source).toBe(source);
+    expect(await canListConfigMaps(new KubeClient(connection))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses file references, exec plugins and auth providers before anything reads them', async () => {
+    const tokenFile = join(dir, 'operator-token');
+    await writeFile(tokenFile, 'the-operators-own-token');
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ 'token-file': tokenFile }, /user "u" has "token-file", which reads a file on the operator host/],
+      [
+        { 'client-certificate': tokenFile, 'client-key': tokenFile },
+        /"client-certificate", which reads a file/,
+      ],
+      [
+        { exec: { command: '/bin/true', apiVersion: 'client.authentication.k8s.io/v1' } },
+        /"exec", which runs a program/,
+      ],
+      [{ 'auth-provider': { name: 'oidc' } }, /"auth-provider", which runs an auth provider/],
+      [{ token, 'made-up': 1 }, /"made-up", which is not a field a kubeconfig from a Secret may use/],
+    ];
+    for (const [user, says] of cases) {
+      const err = refusal(kubeconfig(user));
+      expect(err.code).toBe('Invalid');
+      expect(err.message).toMatch(says);
+      expect(err.message).toContain(source);
+      expect(err.message).not.toContain('the-operators-own-token');
+    }
+    const withCaFile = JSON.parse(kubeconfig({ token })) as {
+      clusters: Array<{ cluster: Record<string, unknown> }>;
+    };
+    withCaFile.clusters[0]!.cluster['certificate-authority'] = tokenFile;
+    expect(refusal(JSON.stringify(withCaFile)).message).toMatch(/cluster "c" has "certificate-authority"/);
+    // A trusted kubeconfig (the user's own file or text) may still use all of them.
+    expect(() => kubeconfigFromText(kubeconfig({ 'token-file': tokenFile }))).not.toThrow();
+  });
+
+  it('refuses insecure-skip-tls-verify unless allowed', () => {
+    const insecure = JSON.parse(kubeconfig({ token })) as {
+      clusters: Array<{ cluster: Record<string, unknown> }>;
+    };
+    delete insecure.clusters[0]!.cluster['certificate-authority-data'];
+    insecure.clusters[0]!.cluster['insecure-skip-tls-verify'] = true;
+    const text = JSON.stringify(insecure);
+    expect(refusal(text).message).toMatch(/sets insecure-skip-tls-verify, which is refused/);
+    expect(kubeconfigFromText(text, { untrusted: true, source, allowInsecureTls: true }).server).toBe(
+      cluster.server,
+    );
+  });
+
+  it('never quotes the text when it is not a kubeconfig', () => {
+    const broken = `users:\n- name: u\n  user:\n    token: hunter2-secret\n  - [\n`;
+    const err = refusal(broken);
+    expect(err.code).toBe('Invalid');
+    expect(err.message).toMatch(/is not valid YAML at line \d+, column \d+/);
+    expect(err.message).not.toContain('hunter2');
+    expect(JSON.stringify(err.toJSON())).not.toContain('hunter2');
+    expect(refusal('just a string').message).toMatch(/is not a kubeconfig/);
+    expect(refusal(kubeconfig({ token }).replace('"main"', '"gone"')).message).toMatch(
+      /no usable current context/,
+    );
+  });
+});

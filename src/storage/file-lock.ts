@@ -16,10 +16,35 @@ import { ioError } from './paths.js';
 /** How long a lock file may stay without its owner's pid before it counts as a crash's leftover. */
 const TORN_LOCK_GRACE_MS = 1_000;
 
+/** /proc's start times are in clock ticks (1/100 s on Linux) since boot: allow for the rounding. */
+const PID_START_SLACK_MS = 1_000;
+
+/** When process `pid` started (ms since the epoch), where /proc tells; undefined elsewhere. */
+async function processStartMs(pid: number): Promise<number | undefined> {
+  try {
+    const [stat, uptime] = await Promise.all([
+      readFile(`/proc/${pid}/stat`, 'utf8'),
+      readFile('/proc/uptime', 'utf8'),
+    ]);
+    // Field 22 (starttime) counts after the command name, which may hold spaces but ends with ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    const upSeconds = Number(uptime.split(' ')[0]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(upSeconds)) return undefined;
+    const bootMs = Date.now() - upSeconds * 1000;
+    return bootMs + ticks * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface FileLockOptions {
   /** How long to wait for another writer. Default 10 s. */
   timeoutMs?: number;
-  /** A lock file older than this is left over from a crash. Default 30 s. */
+  /**
+   * A lock file of another host older than this is left over from a crash (on this host the
+   * holder's pid is checked instead, however old its lock). Default 30 s.
+   */
   staleMs?: number;
 }
 
@@ -110,20 +135,23 @@ export class FileLocks {
       stat(lockPath).catch(() => undefined),
     ]);
     if (text === undefined || info === undefined) return false;
-    if (Date.now() - info.mtimeMs > this.#staleMs) return true;
-    const [pid, host] = text.trim().split(' ');
+    const age = Date.now() - info.mtimeMs;
+    const [pid, host, at] = text.trim().split(' ');
     // A writer writes its pid right after creating the lock; an empty or torn lock that stays so
     // for a moment is what a writer killed between the two leaves behind.
-    if (pid === undefined || !/^\d+$/.test(pid) || host === undefined) {
-      return Date.now() - info.mtimeMs > TORN_LOCK_GRACE_MS;
-    }
-    if (host !== hostname()) return false;
+    if (pid === undefined || !/^\d+$/.test(pid) || host === undefined) return age > TORN_LOCK_GRACE_MS;
+    // Another host's writer cannot be asked whether it lives: only the age can tell.
+    if (host !== hostname()) return age > this.#staleMs;
+    // On this host the holder's life decides, however long its write takes.
     try {
       process.kill(Number(pid), 0);
-      return false;
     } catch (err) {
       // ESRCH: no such process, so its lock is a leftover of a crash.
       return (err as NodeJS.ErrnoException).code === 'ESRCH';
     }
+    // Alive, unless that pid now belongs to a process started after the lock was taken.
+    const started = await processStartMs(Number(pid));
+    const taken = Number(at);
+    return started !== undefined && Number.isFinite(taken) && started > taken + PID_START_SLACK_MS;
   }
 }

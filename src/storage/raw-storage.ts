@@ -217,6 +217,8 @@ abstract class DirectoryStorage implements RawStorage {
   }
 
   async remove(path: string): Promise<boolean> {
+    // Only what the storage reads may be removed through it: never .git/, README.md or an ignored file.
+    this.#assertManifestPath(path);
     const abs = await resolveInside(this.root, path);
     try {
       await unlink(abs);

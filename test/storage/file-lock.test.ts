@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,42 @@ describe('FileLocks', () => {
     expect(await locks.withLock(target, 'a.yaml', async () => 'got it')).toBe('got it');
     // Not at once: a live writer may be about to write its pid.
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it('never takes a lock from a live writer on this host, however long it holds it', async () => {
+    const dir = tempDir();
+    const target = join(dir, 'a.yaml');
+    const lock = lockPathOf(dir, target);
+    writeFileSync(lock, `${process.pid} ${hostname()} ${Date.now()}\n`);
+    const longAgo = new Date(Date.now() - 600_000);
+    utimesSync(lock, longAgo, longAgo);
+    const locks = new FileLocks(dir, { timeoutMs: 200, staleMs: 50 });
+    const error = await locks.withLock(target, 'a.yaml', async () => 'stolen').catch((e: unknown) => e);
+    expect((error as GitOpsError).code).toBe(ErrorCodes.Timeout);
+    expect(existsSync(lock)).toBe(true);
+  });
+
+  it('takes a lock whose pid now belongs to a process started after it was taken', async () => {
+    const dir = tempDir();
+    const target = join(dir, 'a.yaml');
+    // This process is alive, but it started long after a lock taken a day ago: a reused pid.
+    writeFileSync(lockPathOf(dir, target), `${process.pid} ${hostname()} ${Date.now() - 86_400_000}\n`);
+    const locks = new FileLocks(dir, { timeoutMs: 2_000 });
+    expect(await locks.withLock(target, 'a.yaml', async () => 'got it')).toBe('got it');
+  });
+
+  it('judges a lock of another host by its age only', async () => {
+    const dir = tempDir();
+    const target = join(dir, 'a.yaml');
+    const lock = lockPathOf(dir, target);
+    writeFileSync(lock, `${process.pid} some-other-host ${Date.now()}\n`);
+    const fresh = new FileLocks(dir, { timeoutMs: 150, staleMs: 60_000 });
+    expect(await fresh.withLock(target, 'a.yaml', async () => 'no').catch((e: GitOpsError) => e.code)).toBe(
+      ErrorCodes.Timeout,
+    );
+    const longAgo = new Date(Date.now() - 120_000);
+    utimesSync(lock, longAgo, longAgo);
+    expect(await fresh.withLock(target, 'a.yaml', async () => 'got it')).toBe('got it');
   });
 
   it('gives up with Timeout when a live writer keeps the lock', async () => {

@@ -131,6 +131,21 @@ describe('FileSystemRawStorage layouts', () => {
     expect(readdirSync(root)).toEqual(['.libgitops']);
     expect(await raw.remove('Car/default/foo/metadata.yaml')).toBe(false);
   });
+
+  it('removes only files it would read: never a README, a hidden or an ignored file', async () => {
+    const root = tempDir();
+    write(root, 'README.md', '# notes\n');
+    write(root, '.git/config', '[core]\n');
+    write(root, '.hidden.yaml', 'a: 1\n');
+    write(root, 'app.yaml', 'a: 1\n');
+    const raw = await ManifestDirectory.open({ root });
+    for (const path of ['README.md', '.git/config', '.hidden.yaml']) {
+      expect(await codeOf(raw.remove(path)), path).toBe(ErrorCodes.BadRequest);
+      expect(existsSync(join(root, path)), path).toBe(true);
+    }
+    expect(await codeOf(raw.remove('../app.yaml'))).toBe(ErrorCodes.PathEscape);
+    expect(await raw.remove('app.yaml')).toBe(true);
+  });
 });
 
 describe('ManifestDirectory', () => {

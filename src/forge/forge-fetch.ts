@@ -68,6 +68,17 @@ function withoutQuery(url: string): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
+/** Methods that may be sent again whatever happened to the first attempt. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+/** Answers that mean the server did not carry the request out (403 here is a rate limit). */
+const NOT_ACTED_STATUSES = new Set([408, 429, 503]);
+
+// A refused or unresolved connection carried no request: sending it again cannot double anything.
+function neverReachedServer(err: unknown): boolean {
+  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
 export function createForgeFetch(options: ForgeFetchOptions = {}): ForgeFetch {
   const retries = options.retry?.retries ?? DEFAULT_RETRY.retries;
   const maxRetryAfterMs = options.retry?.maxRetryAfterMs ?? DEFAULT_RETRY.maxRetryAfterMs;
@@ -90,7 +101,9 @@ export function createForgeFetch(options: ForgeFetchOptions = {}): ForgeFetch {
         response = await underlying(input instanceof Request ? input.clone() : input, { ...init, signal });
       } catch (err) {
         if (callerSignal?.aborted) throw abortError(callerSignal);
-        if (last) {
+        // A create that timed out or lost its connection may have been done: never send it twice.
+        const mayHaveActed = !IDEMPOTENT.has(method) && !neverReachedServer(err);
+        if (last || mayHaveActed) {
           const timedOut = timeout.aborted;
           throw new GitOpsError(
             ErrorCodes.Unreachable,
@@ -112,6 +125,9 @@ export function createForgeFetch(options: ForgeFetchOptions = {}): ForgeFetch {
         continue;
       }
       if (response.ok || last || !isTransientStatus(response.status, response.headers)) return response;
+      // 500/502/504 to a create may come after the create was done; 408, 429 and 503 say it was not.
+      if (!IDEMPOTENT.has(method) && !NOT_ACTED_STATUSES.has(response.status) && response.status !== 403)
+        return response;
 
       const requested = serverRequestedDelayMs(response.headers);
       // Waiting longer than the caller allows would only hide the limit: report it instead.

@@ -108,6 +108,51 @@ describe('createForgeFetch against a real server', () => {
     expect(hits).toBe(1);
   });
 
+  it('never sends a create twice when the first may have been carried out', async () => {
+    const silent: Handler = () => {
+      // never answers: the pull request may or may not have been opened
+    };
+    const fetch = createForgeFetch({ timeoutMs: 100, retry: { retries: 3, minDelayMs: 1, maxDelayMs: 2 } });
+    const post = { method: 'POST', body: '{"title":"t"}' };
+    handlers = [silent, silent];
+    const err = await fetch(`${url}/pulls`, post).catch((e: unknown) => e);
+    expect((err as GitOpsError).code).toBe(ErrorCodes.Unreachable);
+    expect(hits).toBe(1);
+    // Let the client see the abandoned connection closed before the next request.
+    server.closeAllConnections();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    hits = 0;
+    handlers = [answer(502), answer(201)];
+    expect((await fetch(`${url}/pulls`, post)).status).toBe(502);
+    expect(hits).toBe(1);
+
+    // 503 and 429 say the server did not act; a refused connection carried nothing.
+    hits = 0;
+    handlers = [answer(503), answer(429, { 'retry-after': '0' }), answer(201)];
+    expect((await fetch(`${url}/pulls`, post)).status).toBe(201);
+    expect(hits).toBe(3);
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const retries: RetryEvent[] = [];
+    const refused = createForgeFetch({
+      retry: { retries: 2, minDelayMs: 1, maxDelayMs: 2 },
+      onRetry: (e) => retries.push(e),
+    });
+    const refusedErr = await refused(`http://127.0.0.1:${port}/pulls`, post).catch((e: unknown) => e);
+    expect((refusedErr as GitOpsError).code).toBe(ErrorCodes.Unreachable);
+    expect(retries).toHaveLength(2);
+    // A PUT is the same however often it is sent: retried after a timeout too.
+    hits = 0;
+    handlers = [silent, answer(200)];
+    expect((await fetch(`${url}/merge`, { method: 'PUT', body: '{}' })).status).toBe(200);
+    expect(hits).toBe(2);
+    server.closeAllConnections();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+
   it('stops waiting out a Retry-After when the caller aborts', async () => {
     handlers = [answer(429, { 'retry-after': '30' })];
     const controller = new AbortController();

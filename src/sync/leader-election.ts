@@ -3,13 +3,18 @@
  * acts. A replica takes the lease when it is free, expired, or already its own, by a replace
  * that names the resourceVersion it read: of two replicas racing, the API server lets exactly
  * one write win. On stop the leader hands the lease back so the standby takes over at once.
+ *
+ * "Expired" is judged as client-go does, never by comparing the lease's renewTime with our
+ * clock (the replicas' clocks may differ): we remember, on our own monotonic clock, when we
+ * last saw the lease record change, and the lease is expired once its duration has passed on
+ * that clock without a change. A released lease (no holder) is free at once.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 
 import type { KubeClient } from '../kube/index.js';
 import { toGitOpsError } from '../runtime/index.js';
-import type { GitOpsError, KubeObject } from '../runtime/index.js';
+import type { GitOpsError } from '../runtime/index.js';
 
 export interface LeaderElectionOptions {
   client: KubeClient;
@@ -49,6 +54,8 @@ export class LeaderElector {
   private attempt: Promise<void> | undefined;
   private readonly duration: number;
   private readonly period: number;
+  /** The lease record last seen, and when we first saw it, on our monotonic clock (ms). */
+  private observed: { record: string; at: number } | undefined;
 
   constructor(private readonly options: LeaderElectionOptions) {
     this.identity = options.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
@@ -76,7 +83,8 @@ export class LeaderElector {
     try {
       const lease = await this.read();
       if (lease?.spec.holderIdentity === this.identity) {
-        // An expired renew time lets a standby take over without waiting out the duration.
+        // No holder frees the lease at once; the epoch renew time does the same for replicas of
+        // older versions, which judged expiry by renewTime.
         lease.spec = { ...lease.spec, holderIdentity: '', renewTime: microTime(new Date(0)) };
         await this.replace(lease);
       }
@@ -92,13 +100,13 @@ export class LeaderElector {
     try {
       const lease = await this.read();
       if (lease === undefined) {
-        await this.create(this.fresh(now, 0));
+        this.observe(await this.create(this.fresh(now, 0)));
         this.setLeading(true);
         return true;
       }
+      const sinceChange = this.observe(lease);
       const holder = lease.spec.holderIdentity ?? '';
-      const renewed = Date.parse(lease.spec.renewTime ?? '') || 0;
-      const expired = renewed + (lease.spec.leaseDurationSeconds ?? this.duration) * 1000 < now.getTime();
+      const expired = sinceChange >= (lease.spec.leaseDurationSeconds ?? this.duration) * 1000;
       if (holder !== '' && holder !== this.identity && !expired) {
         this.setLeading(false);
         return false;
@@ -108,7 +116,7 @@ export class LeaderElector {
       next.metadata.resourceVersion = lease.metadata.resourceVersion;
       if (holder === this.identity && lease.spec.acquireTime !== undefined)
         next.spec.acquireTime = lease.spec.acquireTime;
-      await this.replace(next);
+      this.observe(await this.replace(next));
       this.setLeading(true);
       return true;
     } catch (error) {
@@ -117,6 +125,26 @@ export class LeaderElector {
       this.setLeading(false);
       return false;
     }
+  }
+
+  /**
+   * Notes the lease record as seen now and returns how long (ms, our monotonic clock) it has
+   * stayed the same. Any write changes the resourceVersion, so a holder that keeps renewing
+   * resets this whatever its clock writes into renewTime.
+   */
+  private observe(lease: Lease): number {
+    const { holderIdentity, leaseDurationSeconds, acquireTime, renewTime, leaseTransitions } = lease.spec;
+    const record = JSON.stringify([
+      lease.metadata.resourceVersion,
+      holderIdentity,
+      leaseDurationSeconds,
+      acquireTime,
+      renewTime,
+      leaseTransitions,
+    ]);
+    const now = performance.now();
+    if (this.observed?.record !== record) this.observed = { record, at: now };
+    return now - this.observed.at;
   }
 
   private tick(): void {
@@ -163,8 +191,8 @@ export class LeaderElector {
 
   // Create and replace (not apply): a create fails if another replica created first, a replace
   // if the resourceVersion moved, which is what makes the race have one winner.
-  private async create(lease: Lease): Promise<void> {
-    await this.options.client.rest.request({
+  private async create(lease: Lease): Promise<Lease> {
+    const { body } = await this.options.client.rest.request<Lease>({
       method: 'POST',
       path: this.path(),
       body: lease,
@@ -172,16 +200,18 @@ export class LeaderElector {
       verb: 'create of',
       retry: false,
     });
+    return body;
   }
 
-  private async replace(lease: Lease): Promise<void> {
-    await this.options.client.rest.request<KubeObject>({
+  private async replace(lease: Lease): Promise<Lease> {
+    const { body } = await this.options.client.rest.request<Lease>({
       method: 'PUT',
       path: this.path(this.name),
       body: lease,
       object: this.objectId(),
       verb: 'replace of',
     });
+    return body;
   }
 
   private path(name?: string): string {

@@ -14,6 +14,7 @@ import {
   APPLICATION_KIND,
   APPLICATION_PLURAL,
   APPLICATION_VERSION,
+  DestinationTargets,
   EngineTarget,
   LeaderElector,
   Operator,
@@ -34,6 +35,7 @@ interface RunFlags extends ClusterFlags {
   leaseNamespace: string;
   resync: string;
   insecureNoAuth: boolean;
+  allowInsecureDestinationTls: boolean;
 }
 
 export function runCommand(output: Output, setCode: (code: number) => void): Command {
@@ -47,7 +49,12 @@ export function runCommand(output: Output, setCode: (code: number) => void): Com
       process.env.POD_NAMESPACE ?? 'gitops-system',
     )
     .option('--resync <seconds>', 'how often the Application list is read again', '10')
-    .option('--insecure-no-auth', 'serve the API without a bearer token (GITOPS_API_TOKEN)', false);
+    .option('--insecure-no-auth', 'serve the API without a bearer token (GITOPS_API_TOKEN)', false)
+    .option(
+      '--allow-insecure-destination-tls',
+      'accept destination kubeconfigs (from Secrets) that skip TLS verification',
+      false,
+    );
   addClusterFlags(command).action(async (flags: RunFlags) => {
     setCode(await runOperator(flags, output));
   });
@@ -115,9 +122,12 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
     return 2;
   }
   const client = target.client;
+  const destinations = new DestinationTargets(target, {
+    allowInsecureTls: flags.allowInsecureDestinationTls,
+  });
   const written = new Map<string, string>();
   const operator = new Operator({
-    target,
+    target: destinations,
     events: new SyncEventRecorder(client, {
       onError: (error) => log.warn({ error: error.toJSON() }, 'recording an Event failed'),
     }),
@@ -211,6 +221,7 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
   await operator.stop();
   await elector?.stop();
   await server.close();
+  destinations.close();
   target.close();
   return lostLeadership ? 1 : 0;
 }

@@ -1,7 +1,9 @@
 /**
  * `gitops sync` and `gitops diff`: the seed's clone-pull-apply loop as one command (once, or
  * following the remote), and what a sync would change. A repository URL or a local folder makes
- * an application on the fly; a bare name reads that Application from the cluster.
+ * an application on the fly; a bare name reads that Application from the cluster. Repository
+ * credentials come from a Secret (`--credentials-secret`, or the Application's own reference),
+ * read as the operator reads them, so no secret is ever on the command line.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -16,12 +18,14 @@ import {
   APPLICATION_API_VERSION,
   APPLICATION_KIND,
   EngineTarget,
+  DestinationTargets,
   Operator,
   applicationFor,
   applicationKey,
+  credentialsFromSecret,
   toApplication,
 } from '../sync/index.js';
-import type { Application, ApplicationView, OperatorEvent } from '../sync/index.js';
+import type { Application, ApplicationView, OperatorEvent, OperatorOptions } from '../sync/index.js';
 import type { Output } from './report.js';
 import { reportError } from './report.js';
 
@@ -40,8 +44,13 @@ interface SyncFlags extends ClusterFlags {
   selfHeal: boolean;
   interval?: string;
   name?: string;
+  credentialsSecret?: string;
   output: 'table' | 'json' | 'yaml';
 }
+
+const CREDENTIALS_SECRET_HELP =
+  'Secret with the repository credentials (username/password, token, or identity/known_hosts), ' +
+  "read from the namespace of -n (default: the kubeconfig context's)";
 
 export function addClusterFlags(command: Command): Command {
   return command
@@ -64,6 +73,7 @@ export function syncCommand(output: Output, setCode: (code: number) => void): Co
     .option('--self-heal', 'restore objects changed in the cluster', false)
     .option('--interval <duration>', 'how often to look for changes when following (e.g. 30s, 3m)')
     .option('--name <name>', 'name of the application made from a URL (default: sync)')
+    .option('--credentials-secret <name>', CREDENTIALS_SECRET_HELP)
     .addOption(
       new Option('-o, --output <format>', 'output format')
         .choices(['table', 'json', 'yaml'])
@@ -80,7 +90,8 @@ export function diffCommand(output: Output, setCode: (code: number) => void): Co
     .description('show what a sync would change (exit 1 when something would)')
     .argument('<repo-or-app>', 'a Git URL, a local Git folder, or an Application name')
     .option('--path <path>', 'folder inside the repository (repeatable)', collect, [])
-    .option('--branch <branch>', 'branch');
+    .option('--branch <branch>', 'branch')
+    .option('--credentials-secret <name>', CREDENTIALS_SECRET_HELP);
   addClusterFlags(command).action(async (target: string, flags: SyncFlags) => {
     let target_: EngineTarget;
     try {
@@ -90,7 +101,13 @@ export function diffCommand(output: Output, setCode: (code: number) => void): Co
       setCode(2);
       return;
     }
-    const operator = new Operator({ target: target_, follow: false });
+    // An Application read from the cluster may name another cluster as its destination.
+    const destinations = new DestinationTargets(target_);
+    const operator = new Operator({
+      target: destinations,
+      follow: false,
+      credentialsFor: credentialsIn(target_),
+    });
     try {
       const app = await resolveApplication(
         target,
@@ -106,6 +123,7 @@ export function diffCommand(output: Output, setCode: (code: number) => void): Co
       setCode(2);
     } finally {
       await operator.stop();
+      destinations.close();
       target_.close();
     }
   });
@@ -128,7 +146,13 @@ async function runSync(targetArg: string, flags: SyncFlags, output: Output): Pro
     target.close();
     return 2;
   }
-  const operator = new Operator({ target, follow: !flags.once, dryRun: flags.dryRun });
+  const destinations = new DestinationTargets(target);
+  const operator = new Operator({
+    target: destinations,
+    follow: !flags.once,
+    dryRun: flags.dryRun,
+    credentialsFor: credentialsIn(target),
+  });
   const stopProgress = reportProgress(operator, output);
   operator.upsert(app);
   try {
@@ -147,32 +171,60 @@ async function runSync(targetArg: string, flags: SyncFlags, output: Output): Pro
   } finally {
     stopProgress();
     await operator.stop();
+    destinations.close();
     target.close();
   }
 }
+
+/** Reads an application's credentialsSecretRef through the operator's own reader (values never logged). */
+function credentialsIn(target: EngineTarget): OperatorOptions['credentialsFor'] {
+  return (app) => credentialsFromSecret(target.client, app);
+}
+
+// A Secret's name as the API server accepts it (a DNS subdomain), checked before any request.
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 async function resolveApplication(
   targetArg: string,
   flags: SyncFlags,
   target: EngineTarget,
 ): Promise<Application> {
+  const secret = flags.credentialsSecret;
+  if (secret !== undefined && !SECRET_NAME.test(secret)) {
+    throw new GitOpsError(
+      ErrorCodes.Invalid,
+      `--credentials-secret "${secret}" is not a Secret name (lower-case letters, digits, "-" and ".")`,
+      { details: { field: '--credentials-secret' } },
+    );
+  }
+  const app = await applicationOf(targetArg, flags, target);
+  if (secret !== undefined) app.spec.source.credentialsSecretRef = { name: secret };
+  return app;
+}
+
+async function applicationOf(
+  targetArg: string,
+  flags: SyncFlags,
+  target: EngineTarget,
+): Promise<Application> {
+  // As kubectl does: -n, else the kubeconfig context's namespace; the Secret is read from there too.
+  const namespace = flags.namespace ?? target.client.defaultNamespace;
   const looksLikeRepo =
     /^[a-z][a-z0-9+.-]*:\/\//i.test(targetArg) || /^[^/]+@[^:]+:/.test(targetArg) || existsSync(targetArg);
   if (looksLikeRepo) {
     const repoURL = existsSync(targetArg) ? pathToFileURL(resolve(targetArg)).href : targetArg;
     return applicationFor({
       name: flags.name ?? 'sync',
-      namespace: flags.namespace ?? 'default',
+      namespace,
       repoURL,
       ...(flags.branch === undefined ? {} : { branch: flags.branch }),
       paths: flags.path,
-      destinationNamespace: flags.namespace ?? 'default',
+      destinationNamespace: namespace,
       prune: flags.prune,
       selfHeal: flags.selfHeal,
       ...(flags.interval === undefined ? {} : { interval: flags.interval }),
     });
   }
-  const namespace = flags.namespace ?? 'default';
   const notFound = (cause?: unknown): GitOpsError =>
     new GitOpsError(
       ErrorCodes.NotFound,
@@ -228,6 +280,9 @@ export function logEvent(log: pino.Logger, event: OperatorEvent): void {
     }
     case 'progress':
       log.debug({ app: event.app, step: event.step }, 'progress');
+      break;
+    case 'drift':
+      log.info({ app: event.app, object: event.object, reason: event.reason }, 'drift');
       break;
     default:
       break;

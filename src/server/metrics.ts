@@ -57,6 +57,12 @@ export function operatorMetrics(
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const drifts = new Counter({
+    name: 'gitops_drift_total',
+    help: 'Applied objects found changed or deleted on the cluster (self-heal watch), by application and reason.',
+    labelNames: ['app', 'reason'] as const,
+    registers: [registry],
+  });
   const webhookRequests = new Counter({
     name: 'gitops_webhook_requests_total',
     help: 'Webhook deliveries by HTTP status answered.',
@@ -74,6 +80,9 @@ export function operatorMetrics(
       case 'sync':
         syncs.inc({ app: event.record.app, result: event.record.result });
         syncDuration.observe({ app: event.record.app }, event.record.durationMs / 1000);
+        break;
+      case 'drift':
+        drifts.inc({ app: event.app, reason: event.reason });
         break;
       case 'fetch':
         fetches.inc({ result: event.result });

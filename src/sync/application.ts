@@ -21,8 +21,11 @@ export interface ApplicationSource {
   /** Branch to follow; `main` by default. */
   branch: string;
   /**
-   * What to apply instead of following `branch`: a branch (`name` or `refs/heads/name`), a tag
-   * (`refs/tags/name`) or a 40-hex commit. A tag or commit is fetched once and not followed.
+   * What to apply instead of following `branch`: a plain name (`v1.2.0`, `release`), a branch
+   * (`refs/heads/name`), a tag (`refs/tags/name`) or a 40-hex commit. A plain name is resolved
+   * against the remote on first fetch: a tag when `refs/tags/<name>` exists, else a branch when
+   * `refs/heads/<name>` exists, else NotFound. A name that is both is the tag, as git itself
+   * reads it. A tag or commit is fetched once and not followed; a branch is followed.
    */
   targetRevision?: string;
   /** Folders inside the repository, rendered and applied together; `["."]` by default. */
@@ -32,11 +35,29 @@ export interface ApplicationSource {
 }
 
 export interface ApplicationDestination {
-  /** `in-cluster` (the operator's own cluster) is the only one served for now. */
-  server: string;
+  /**
+   * `in-cluster` (the operator's own cluster, the default without `kubeconfigSecretRef`), or,
+   * with `kubeconfigSecretRef`, the API server URL the kubeconfig must point at (a guard against
+   * a Secret that names another cluster; any server when absent).
+   */
+  server?: string;
   /** Namespace for namespaced objects that name none. */
   namespace: string;
+  /**
+   * Another cluster: a Secret in the application's namespace holding its kubeconfig under `key`
+   * (`value` by default, as Flux names it). Only embedded credentials are accepted (no files,
+   * exec plugins or auth providers). The inventory is kept on that cluster, in `namespace`.
+   */
+  kubeconfigSecretRef?: { name: string; key: string };
 }
+
+/** The destination's name for messages: `in-cluster` or `secret <name>`. */
+export function destinationOf(app: Pick<Application, 'spec'>): string {
+  const ref = app.spec.destination.kubeconfigSecretRef;
+  return ref === undefined ? IN_CLUSTER : `Secret ${ref.name}`;
+}
+
+export const IN_CLUSTER = 'in-cluster';
 
 export interface RetryPolicy {
   /** Attempts after the first failure before waiting for the next trigger; 0 means forever. */
@@ -135,8 +156,16 @@ const specSchema: JSONSchemaProps = {
       type: 'object',
       default: {},
       properties: {
-        server: { type: 'string', default: 'in-cluster', enum: ['in-cluster'] },
+        server: { type: 'string', minLength: 1 },
         namespace: { type: 'string', default: 'default', minLength: 1 },
+        kubeconfigSecretRef: {
+          type: 'object',
+          required: ['name'],
+          properties: {
+            name: { type: 'string', minLength: 1 },
+            key: { type: 'string', default: 'value', minLength: 1 },
+          },
+        },
       },
     },
     policy: {
@@ -259,7 +288,8 @@ export function toApplication(obj: unknown, defaultNamespace = 'default'): Appli
   const object = `${app.metadata.namespace}/${app.metadata.name}`;
   parseDuration(app.spec.policy.interval, '.spec.policy.interval');
   const pin = sourceRevision(app.spec.source, object);
-  // A branch named by targetRevision is followed exactly as `branch` is.
+  // A branch named by targetRevision (refs/heads/X) is followed exactly as `branch` is; a plain
+  // name may turn out to be a tag, so it is left to the remote to decide.
   if (pin.kind === 'branch') app.spec.source.branch = pin.name;
   for (const [i, path] of app.spec.source.paths.entries()) {
     if (path.split('/').includes('..') || path.startsWith('/')) {
@@ -268,6 +298,7 @@ export function toApplication(obj: unknown, defaultNamespace = 'default'): Appli
       });
     }
   }
+  checkDestination(app.spec.destination, object);
   const writeBack = app.spec.statusWriteBack;
   if (writeBack !== undefined) {
     if (writeBack.path.split('/').includes('..') || writeBack.path.startsWith('/')) {
@@ -279,7 +310,11 @@ export function toApplication(obj: unknown, defaultNamespace = 'default'): Appli
         },
       );
     }
-    if (writeBack.branch === app.spec.source.branch) {
+    // A plain targetRevision may name a branch too (the remote decides): refuse it alike.
+    if (
+      writeBack.branch === app.spec.source.branch ||
+      (pin.kind === 'name' && writeBack.branch === pin.name)
+    ) {
       throw new GitOpsError(
         ErrorCodes.Invalid,
         `status write-back branch "${writeBack.branch}" is the branch the application follows: each status ` +
@@ -289,6 +324,43 @@ export function toApplication(obj: unknown, defaultNamespace = 'default'): Appli
     }
   }
   return app;
+}
+
+function checkDestination(destination: ApplicationDestination, object: string): void {
+  const { server, kubeconfigSecretRef } = destination;
+  if (kubeconfigSecretRef === undefined) {
+    if (server !== undefined && server !== IN_CLUSTER) {
+      throw new GitOpsError(
+        ErrorCodes.Invalid,
+        `destination server "${server}" needs .spec.destination.kubeconfigSecretRef (a Secret with its ` +
+          `kubeconfig); without it only "${IN_CLUSTER}" is served`,
+        { details: { field: '.spec.destination.server', object } },
+      );
+    }
+    return;
+  }
+  if (server === undefined) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(server);
+  } catch {
+    url = undefined;
+  }
+  if (url !== undefined && (url.username !== '' || url.password !== '')) {
+    throw new GitOpsError(
+      ErrorCodes.Invalid,
+      'destination server must not carry credentials; they belong in the kubeconfig Secret',
+      { details: { field: '.spec.destination.server', object } },
+    );
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new GitOpsError(
+      ErrorCodes.Invalid,
+      `destination server must be the API server's URL (https://host:port) when kubeconfigSecretRef is ` +
+        `set, not "${server}"`,
+      { details: { field: '.spec.destination.server', object } },
+    );
+  }
 }
 
 /** The Application the command line's `gitops sync REPO --path P` stands for. */
@@ -328,9 +400,15 @@ export function applicationFor(options: {
   });
 }
 
-/** What an application's source stands for: a branch followed, or a tag or commit pinned. */
+/**
+ * What an application's source stands for: a branch followed, a tag or commit pinned, or a plain
+ * name that the remote decides (a tag if it has one of that name, else a branch).
+ */
 export type SourceRevision =
-  { kind: 'branch'; name: string } | { kind: 'tag'; name: string } | { kind: 'commit'; commit: string };
+  | { kind: 'branch'; name: string }
+  | { kind: 'tag'; name: string }
+  | { kind: 'commit'; commit: string }
+  | { kind: 'name'; name: string };
 
 const COMMIT = /^[0-9a-f]{40}$/;
 
@@ -355,12 +433,13 @@ export function sourceRevision(
     if (text.startsWith('refs/heads/')) {
       return { kind: 'branch', name: assertBranchName(text.slice('refs/heads/'.length)) };
     }
-    return { kind: 'branch', name: assertBranchName(text) };
+    // A name valid as a branch is valid as a tag too; other refs/... are refused here.
+    return { kind: 'name', name: assertBranchName(text) };
   } catch (cause) {
     throw new GitOpsError(
       ErrorCodes.Invalid,
-      `${field.slice('.spec.source.'.length)} must be a branch name, refs/heads/<branch>, refs/tags/<tag> ` +
-        'or a 40-hex commit' +
+      `${field.slice('.spec.source.'.length)} must be a branch or tag name, refs/heads/<branch>, ` +
+        'refs/tags/<tag> or a 40-hex commit' +
         (cause instanceof GitOpsError ? ` (${cause.message})` : ''),
       { details, cause },
     );

@@ -12,7 +12,7 @@ import { applyObject, isUpToDate } from './apply.js';
 import type { SyncEngine } from './engine.js';
 import type { FieldChange } from './diff.js';
 import { APPLICATION_LABEL } from './marks.js';
-import type { PlannedObject } from './plan.js';
+import type { Plan, PlannedObject } from './plan.js';
 
 export interface DriftEvent {
   application: string;
@@ -33,6 +33,8 @@ export interface DriftWatchOptions {
   onDrift?: (event: DriftEvent) => void;
   /** First delay before healing the same object again; doubled each time, up to 5 min. Default 2 s. */
   healBackoffMs?: number;
+  /** The objects to watch, planned; the engine's last plan of the application by default. */
+  plan?: Plan;
   signal?: AbortSignal;
 }
 
@@ -57,7 +59,7 @@ export class DriftWatcher {
 
   /** Starts one watch per kind of the application's last plan; resolves once they are open. */
   async start(): Promise<void> {
-    const plan = this.#engine.lastPlan(this.application);
+    const plan = this.#plan();
     if (plan === undefined) {
       throw new GitOpsError(
         ErrorCodes.NotFound,
@@ -93,6 +95,10 @@ export class DriftWatcher {
     });
     this.#done = Promise.all(loops).then(() => undefined);
     await Promise.all(ready);
+  }
+
+  #plan(): Plan | undefined {
+    return this.#options.plan ?? this.#engine.lastPlan(this.application);
   }
 
   /** Stops every watch. */
@@ -135,7 +141,7 @@ export class DriftWatcher {
     } catch {
       return;
     }
-    const planned = this.#engine.lastPlan(this.application)?.objects.find((p) => p.id === id);
+    const planned = this.#plan()?.objects.find((p) => p.id === id);
     if (planned === undefined || this.#busy.has(id)) return;
     if (
       live !== undefined &&

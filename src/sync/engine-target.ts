@@ -19,6 +19,8 @@ import {
 } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
+import { DriftWatcher } from './drift.js';
+import type { DriftEvent } from './drift.js';
 import { SyncEngine } from './engine.js';
 import type { SyncEngineOptions } from './engine.js';
 import { assessHealth } from './health.js';
@@ -40,12 +42,19 @@ export interface EngineTargetOptions extends SyncEngineOptions {
   kubeconfig?: string;
   context?: string;
   clientOptions?: KubeClientOptions;
+  /**
+   * Where an application's inventory (and applied revision) is kept on this cluster: the
+   * application's own namespace by default; a remote destination uses its target namespace,
+   * since the application's namespace need not exist there.
+   */
+  inventoryNamespaceOf?: (app: Application) => string;
 }
 
 export class EngineTarget implements SyncTarget {
   readonly client: KubeClient;
   readonly engine: SyncEngine;
   readonly #ownsClient: boolean;
+  readonly #inventoryNamespaceOf: (app: Application) => string;
 
   constructor(options: EngineTargetOptions = {}) {
     this.#ownsClient = options.client === undefined;
@@ -59,6 +68,7 @@ export class EngineTarget implements SyncTarget {
         options.clientOptions,
       );
     this.engine = new SyncEngine(this.client, options);
+    this.#inventoryNamespaceOf = options.inventoryNamespaceOf ?? ((app) => app.metadata.namespace);
   }
 
   /** Closes the client's connections when this target made it. */
@@ -69,7 +79,7 @@ export class EngineTarget implements SyncTarget {
   async sync(request: TargetSyncRequest): Promise<SyncOutcome> {
     const { app, signal } = request;
     const application = engineApplicationName(app);
-    if (!request.dryRun) await this.#mark(app, request.revision, false, signal);
+    if (!request.dryRun) await this.#markStart(app, request, signal);
     if (request.onWave !== undefined) {
       const plan = await this.engine.plan({
         application,
@@ -84,7 +94,7 @@ export class EngineTarget implements SyncTarget {
       application,
       objects: request.objects,
       defaultNamespace: app.spec.destination.namespace,
-      inventoryNamespace: app.metadata.namespace,
+      inventoryNamespace: this.#inventoryNamespaceOf(app),
       prune: request.prune,
       dryRun: request.dryRun,
       waitForHealth: app.spec.policy.waitForHealth,
@@ -130,7 +140,9 @@ export class EngineTarget implements SyncTarget {
 
   async health(app: Application, signal?: AbortSignal): Promise<HealthStatus> {
     const application = engineApplicationName(app);
-    const entries = await new Inventory(this.client, application, app.metadata.namespace).read(signal);
+    const entries = await new Inventory(this.client, application, this.#inventoryNamespaceOf(app)).read(
+      signal,
+    );
     const byType = new Map<string, { apiVersion: string; kind: string; ids: string[] }>();
     for (const entry of entries.values()) {
       const kind = parseObjectKey(entry.id).kind;
@@ -161,8 +173,25 @@ export class EngineTarget implements SyncTarget {
     return { revision, complete: annotations[REVISION_COMPLETE_ANNOTATION] === 'true' };
   }
 
+  async watchDrift(
+    app: Application,
+    objects: readonly KubeObject[],
+    onDrift: (event: DriftEvent) => void,
+  ): Promise<() => Promise<void>> {
+    const application = engineApplicationName(app);
+    const plan = await this.engine.plan({
+      application,
+      objects,
+      defaultNamespace: app.spec.destination.namespace,
+    });
+    // Report only: healing goes through the reconciler, so it is one sync among the others.
+    const watcher = new DriftWatcher(this.engine, application, { plan, onDrift });
+    await watcher.start();
+    return () => watcher.stop();
+  }
+
   #inventoryRef(app: Application): { apiVersion: string; kind: string; namespace: string; name: string } {
-    const inventory = new Inventory(this.client, engineApplicationName(app), app.metadata.namespace);
+    const inventory = new Inventory(this.client, engineApplicationName(app), this.#inventoryNamespaceOf(app));
     return { apiVersion: 'v1', kind: 'ConfigMap', namespace: inventory.namespace, name: inventory.name };
   }
 
@@ -171,11 +200,32 @@ export class EngineTarget implements SyncTarget {
       application: engineApplicationName(app),
       objects,
       defaultNamespace: app.spec.destination.namespace,
-      inventoryNamespace: app.metadata.namespace,
+      inventoryNamespace: this.#inventoryNamespaceOf(app),
       prune: app.spec.policy.prune,
       dryRun: true,
       signal,
     });
+  }
+
+  // The namespace of the inventory may be one this very sync creates (a new namespace on a
+  // remote destination): the mark then waits for the sync's own inventory write.
+  async #markStart(app: Application, request: TargetSyncRequest, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#mark(app, request.revision, false, signal);
+    } catch (err) {
+      const namespace = this.#inventoryNamespaceOf(app);
+      if (!(err instanceof GitOpsError) || err.code !== ErrorCodes.NotFound) throw err;
+      const created = request.objects.some(
+        (o) => o.kind === 'Namespace' && o.apiVersion === 'v1' && o.metadata?.name === namespace,
+      );
+      if (created) return;
+      throw new GitOpsError(
+        ErrorCodes.NotFound,
+        `namespace ${namespace} (where the application's inventory is kept) does not exist on the ` +
+          'destination cluster: create it, or add its Namespace object to the source',
+        { cause: err, details: { namespace } },
+      );
+    }
   }
 
   // Written before a sync (complete=false) and after it (true): a restart in between re-applies.

@@ -13,6 +13,8 @@ export {
   applicationFor,
   applicationKey,
   applicationScheme,
+  destinationOf,
+  IN_CLUSTER,
   parseDuration,
   toApplication,
 } from './application.js';
@@ -41,6 +43,8 @@ export {
   engineApplicationName,
 } from './engine-target.js';
 export type { EngineTargetOptions } from './engine-target.js';
+export { DestinationTargets } from './destinations.js';
+export type { DestinationTargetsOptions } from './destinations.js';
 export { worstHealth } from './sync-target.js';
 export type { AppliedRevision, SyncOutcome, SyncTarget, TargetSyncRequest } from './sync-target.js';
 export { SyncEventRecorder } from './sync-events.js';

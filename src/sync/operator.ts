@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { Credentials, Git } from '../git/index.js';
-import { EventHub, Git as GitRepository, GitDirectory, parseRemoteUrl } from '../git/index.js';
+import { EventHub, Git as GitRepository, GitDirectory, lsRemote, parseRemoteUrl } from '../git/index.js';
 import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
 import { applicationKey, parseDuration, sourceRevision } from './application.js';
 import type { Application, ApplicationStatus, SourceRevision } from './application.js';
+import type { DriftEvent } from './drift.js';
 import type { SyncTarget } from './sync-target.js';
 import { ApplicationReconciler } from './reconciler.js';
 import type { SyncRecord, TriggerReason } from './reconciler.js';
@@ -31,7 +32,8 @@ export type OperatorEvent =
       revision?: string;
       error?: GitOpsError;
     }
-  | { type: 'status-write-back'; app: string; commit?: string; error?: GitOpsError };
+  | { type: 'status-write-back'; app: string; commit?: string; error?: GitOpsError }
+  | { type: 'drift'; app: string; object: string; reason: DriftEvent['reason'] };
 
 export interface OperatorOptions {
   target: SyncTarget;
@@ -54,7 +56,9 @@ interface Repository {
   url: string;
   branch: string;
   /** A tag or commit fetched once and never followed; undefined for a branch. */
-  pin?: Exclude<SourceRevision, { kind: 'branch' }>;
+  pin?: Extract<SourceRevision, { kind: 'tag' | 'commit' }>;
+  /** A plain targetRevision the remote has not yet told us is a tag or a branch. */
+  unresolved?: string;
   /** Created on first use (branches). */
   dir?: GitDirectory;
   /** The pinned commit's clone, once fetched. */
@@ -125,6 +129,8 @@ export class Operator {
           this.writeStatusBack(key, record);
         },
         onProgress: (a, step) => this.hub.emit({ type: 'progress', app: applicationKey(a), step }),
+        onDrift: (a, event) =>
+          this.hub.emit({ type: 'drift', app: applicationKey(a), object: event.id, reason: event.reason }),
       },
       { timer: this.options.follow !== false, dryRun: this.options.dryRun },
     );
@@ -284,8 +290,10 @@ export class Operator {
     const repository: Repository = {
       key,
       url: app.spec.source.repoURL,
-      branch: app.spec.source.branch,
-      ...(revision.kind === 'branch' ? {} : { pin: revision }),
+      // A plain name stands for the branch of that name until the remote says it is a tag.
+      branch: revision.kind === 'name' ? revision.name : app.spec.source.branch,
+      ...(revision.kind === 'tag' || revision.kind === 'commit' ? { pin: revision } : {}),
+      ...(revision.kind === 'name' ? { unresolved: revision.name } : {}),
       apps: new Set(),
       unsubscribe: () => undefined,
     };
@@ -306,6 +314,8 @@ export class Operator {
     return this.reportedFetch(
       repository,
       async () => {
+        if (repository.unresolved !== undefined)
+          await this.resolveName(repository, repository.unresolved, app);
         if (repository.pin !== undefined) return this.fetchPinned(repository, repository.pin, app);
         if (repository.dir === undefined) {
           const credentials = await this.options.credentialsFor?.(app);
@@ -389,6 +399,39 @@ export class Operator {
       await onError(error);
       throw error;
     }
+  }
+
+  /**
+   * Decides what a plain targetRevision names, with one `git ls-remote` and git's own rule: the
+   * tag when `refs/tags/<name>` exists (pinned, as `refs/tags/<name>` would be), else the branch
+   * (followed). NotFound when the remote has neither; the next fetch asks again.
+   */
+  private async resolveName(repository: Repository, name: string, app: Application): Promise<void> {
+    const credentials = await this.options.credentialsFor?.(app);
+    const tag = `refs/tags/${name}`;
+    const branch = `refs/heads/${name}`;
+    const refs = await lsRemote(repository.url, {
+      patterns: [tag, branch],
+      ...(credentials === undefined ? {} : { credentials }),
+    });
+    if (refs.some((r) => r.ref === tag)) repository.pin = { kind: 'tag', name };
+    else if (refs.some((r) => r.ref === branch)) repository.branch = name;
+    else {
+      const url = redact(repository.url);
+      throw new GitOpsError(
+        ErrorCodes.NotFound,
+        `${url} has no tag or branch named "${name}"; fix spec.source.targetRevision or push that ref`,
+        {
+          details: {
+            field: '.spec.source.targetRevision',
+            object: applicationKey(app),
+            remote: url,
+            revision: name,
+          },
+        },
+      );
+    }
+    repository.unresolved = undefined;
   }
 
   /**
@@ -483,7 +526,10 @@ export class Operator {
   }
 }
 
-/** One repository per URL and branch, tag or commit: `host/path#main`, `#refs/tags/v1`, `#<commit>`. */
+/**
+ * One repository per URL and branch, tag, commit or plain name: `host/path#main`,
+ * `#refs/tags/v1`, `#<commit>`, `#name:v1` (no ref contains `:`, so the kinds never collide).
+ */
 function repositoryKeyOf(app: Application): string {
   const revision = sourceRevision(app.spec.source, applicationKey(app));
   const ref =
@@ -491,7 +537,9 @@ function repositoryKeyOf(app: Application): string {
       ? revision.name
       : revision.kind === 'tag'
         ? `refs/tags/${revision.name}`
-        : revision.commit;
+        : revision.kind === 'name'
+          ? `name:${revision.name}`
+          : revision.commit;
   return `${comparableUrl(app.spec.source.repoURL)}#${ref}`;
 }
 

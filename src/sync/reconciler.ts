@@ -12,6 +12,7 @@ import { applicationKey, parseDuration } from './application.js';
 import type { Application, ApplicationCondition, ApplicationStatus } from './application.js';
 import type { Renderer } from './render.js';
 import type { HealthStatus } from './health.js';
+import type { DriftEvent } from './drift.js';
 import type { SyncTarget } from './sync-target.js';
 
 export type TriggerReason =
@@ -37,6 +38,8 @@ export interface ReconcilerContext {
   onStatus?(app: Application, status: ApplicationStatus): void;
   onSync?(record: SyncRecord): void;
   onProgress?(app: Application, step: string): void;
+  /** Each drift the cluster watch reports (self-heal on); a sync follows it. */
+  onDrift?(app: Application, event: DriftEvent): void;
   /** For tests: how long a timer or a retry waits is scaled by this; 1 by default. */
   random?: () => number;
 }
@@ -60,6 +63,9 @@ export class ApplicationReconciler {
   private healthChecks = 0;
   private readonly lifetime = new AbortController();
   private stopped = false;
+  /** The cluster watch that turns drift into a sync, for the revision it watches. */
+  private driftWatch:
+    { revision: string; spec: string; stop: Promise<(() => Promise<void>) | undefined> } | undefined;
 
   constructor(
     app: Application,
@@ -92,6 +98,8 @@ export class ApplicationReconciler {
   update(app: Application): void {
     this.current = app;
     this.scheduleTimer();
+    if (this.driftWatch !== undefined && this.driftWatch.spec !== JSON.stringify(app.spec))
+      void this.stopDriftWatch();
   }
 
   start(): void {
@@ -124,6 +132,7 @@ export class ApplicationReconciler {
     clearTimeout(this.healthTimer);
     this.lifetime.abort();
     await Promise.allSettled([this.running, this.queued]);
+    await this.stopDriftWatch();
   }
 
   private launch(reason: TriggerReason): Promise<ApplicationStatus> {
@@ -175,6 +184,7 @@ export class ApplicationReconciler {
       objects = rendered.flatMap((r) => r.objects);
       if (alreadyApplied && !(await this.context.target.drifted(app, objects, signal))) {
         this.succeed(revision, undefined, await this.context.target.health(app, signal));
+        this.watchDrift(app, revision, objects);
         this.context.onSync?.(record(app, reason, 'unchanged', began, revision, objects.length));
         return this.state;
       }
@@ -195,6 +205,7 @@ export class ApplicationReconciler {
         return this.state;
       }
       this.succeed(revision, outcome.objects, outcome.health);
+      this.watchDrift(app, revision, objects);
       this.context.onSync?.(
         record(app, reason, alreadyApplied ? 'healed' : 'synced', began, revision, objects.length),
       );
@@ -223,6 +234,55 @@ export class ApplicationReconciler {
       condition: condition('Synced', 'True', 'Synced', `revision ${revision} is applied`),
     });
     this.scheduleHealthCheck(health);
+  }
+
+  /**
+   * With self-heal on, a watch on the cluster triggers a sync as soon as an applied object is
+   * changed or deleted, instead of at the next interval. One watch per revision: a new revision
+   * (or spec) replaces it. A watch that cannot start or breaks leaves the timer as the fallback
+   * and is tried again after the next sync.
+   */
+  private watchDrift(app: Application, revision: string, objects: readonly KubeObject[]): void {
+    const target = this.context.target;
+    if (
+      target.watchDrift === undefined ||
+      !app.spec.policy.selfHeal ||
+      this.options.timer !== true ||
+      this.options.dryRun === true ||
+      this.stopped
+    ) {
+      void this.stopDriftWatch();
+      return;
+    }
+    const spec = JSON.stringify(app.spec);
+    if (this.driftWatch?.revision === revision && this.driftWatch.spec === spec) return;
+    void this.stopDriftWatch();
+    const watch: NonNullable<ApplicationReconciler['driftWatch']> = {
+      revision,
+      spec,
+      stop: target
+        .watchDrift(app, objects, (event) => {
+          if (event.error !== undefined) {
+            // The watch is broken: forget it, so the next sync starts a new one.
+            if (this.driftWatch === watch) void this.stopDriftWatch();
+            return;
+          }
+          this.context.onDrift?.(this.current, event);
+          void this.trigger('drift');
+        })
+        .catch(() => {
+          if (this.driftWatch === watch) this.driftWatch = undefined;
+          return undefined;
+        }),
+    };
+    this.driftWatch = watch;
+  }
+
+  private async stopDriftWatch(): Promise<void> {
+    const watch = this.driftWatch;
+    this.driftWatch = undefined;
+    const stop = await watch?.stop;
+    await stop?.();
   }
 
   // A rollout in progress is looked at again soon (5 s, doubling up to 1 min), not only at the

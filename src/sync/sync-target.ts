@@ -5,6 +5,7 @@
  */
 import type { GitOpsError, KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
+import type { DriftEvent } from './drift.js';
 import type { HealthStatus } from './health.js';
 import type { SyncResult } from './result.js';
 
@@ -45,6 +46,16 @@ export interface SyncTarget {
   /** The health of the objects the application last applied, read now. */
   health(app: Application, signal?: AbortSignal): Promise<HealthStatus>;
   appliedRevision(app: Application, signal?: AbortSignal): Promise<AppliedRevision | undefined>;
+  /**
+   * Watches the cluster for changes to `objects` (as applied for `app`) that make them differ
+   * from what was applied, or delete them; `onDrift` hears each one. Resolves once watching (with
+   * the function that stops it). A target without it is checked for drift on the timer only.
+   */
+  watchDrift?(
+    app: Application,
+    objects: readonly KubeObject[],
+    onDrift: (event: DriftEvent) => void,
+  ): Promise<() => Promise<void>>;
 }
 
 // Worst first: one degraded object makes the application degraded.

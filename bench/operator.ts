@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { signSha256Header } from '../src/forge/index.js';
 import { KubeClient } from '../src/kube/index.js';
 import { createServer } from '../src/server/index.js';
-import { EngineTarget, Operator, applicationFor } from '../src/sync/index.js';
+import { DestinationTargets, EngineTarget, Operator, applicationFor } from '../src/sync/index.js';
 import type { SyncRecord } from '../src/sync/index.js';
 import { useCluster } from '../test/support/cluster/use-cluster.js';
 import { pushCommit, startGitServer } from '../test/support/git-server/index.js';
@@ -70,7 +70,9 @@ async function run_(context: BenchContext): Promise<void> {
     namespaces.push(ourNs);
     const ourRepo = await git.createRepo(`bench/op-${stamp}`, { files: configMaps(ourNs, OBJECTS) });
     const target = new EngineTarget({ kubeconfig: cluster.kubeconfigPath });
-    const operator = new Operator({ target });
+    // As `gitops run` wires it: every application goes through the destination router.
+    const destinations = new DestinationTargets(target);
+    const operator = new Operator({ target: destinations });
     const synced = new Map<string, number>();
     operator.on((e) => {
       if (e.type === 'sync' && e.record.revision !== undefined)
@@ -134,6 +136,7 @@ async function run_(context: BenchContext): Promise<void> {
     }
     await server.close();
     await operator.stop();
+    destinations.close();
     target.close();
 
     // --- 1b. the seed: pull every 5 s and kubectl apply -f the whole folder.

@@ -93,7 +93,11 @@ export interface StatusWriteBackSpec {
   branch: string;
 }
 
-export type SyncPhase = 'Pending' | 'Syncing' | 'Synced' | 'Failed' | 'Waiting';
+/**
+ * `OutOfSync`: the revision was applied, but objects have since been changed or deleted on the
+ * cluster and self-heal is off (the condition `Synced` says which).
+ */
+export type SyncPhase = 'Pending' | 'Syncing' | 'Synced' | 'OutOfSync' | 'Failed' | 'Waiting';
 
 export interface ObjectSyncResult {
   /** ObjectKey string form: `group/Kind/namespace/name`. */

@@ -120,7 +120,8 @@ export class Operator {
         onStatus: (a, status) => {
           this.hub.emit({ type: 'status', app: applicationKey(a), status });
           this.options.onStatus?.(a, status);
-          if (status.health === 'Healthy' && status.phase === 'Synced') this.wakeDependents(a);
+          if (status.health === 'Healthy' && (status.phase === 'Synced' || status.phase === 'OutOfSync'))
+            this.wakeDependents(a);
         },
         onSync: (record) => {
           this.hub.emit({ type: 'sync', record });
@@ -493,7 +494,12 @@ export class Operator {
       .map((d) => `${app.metadata.namespace}/${d.name}`)
       .filter((key) => {
         const status = this.reconcilers.get(key)?.status;
-        return status === undefined || status.health !== 'Healthy' || status.phase !== 'Synced';
+        // Drift left in place (OutOfSync) still means the dependency's objects are there and healthy.
+        return (
+          status === undefined ||
+          status.health !== 'Healthy' ||
+          (status.phase !== 'Synced' && status.phase !== 'OutOfSync')
+        );
       });
   }
 

@@ -21,7 +21,8 @@ export type TriggerReason =
 export interface SyncRecord {
   app: string;
   reason: TriggerReason;
-  result: 'synced' | 'unchanged' | 'healed' | 'failed' | 'waiting';
+  /** `drifted`: the cluster differs from the applied revision and self-heal is off. */
+  result: 'synced' | 'unchanged' | 'healed' | 'drifted' | 'failed' | 'waiting';
   revision?: string;
   durationMs: number;
   objects: number;
@@ -63,6 +64,8 @@ export class ApplicationReconciler {
   private healthChecks = 0;
   private readonly lifetime = new AbortController();
   private stopped = false;
+  /** Objects the watch saw drift since the revision was applied: id -> how. */
+  private readonly drifted = new Map<string, DriftEvent['reason']>();
   /** The cluster watch that turns drift into a sync, for the revision it watches. */
   private driftWatch:
     { revision: string; spec: string; stop: Promise<(() => Promise<void>) | undefined> } | undefined;
@@ -169,7 +172,11 @@ export class ApplicationReconciler {
         applied.revision === revision &&
         reason !== 'manual' &&
         !this.options.dryRun;
-      if (alreadyApplied && !app.spec.policy.selfHeal) {
+      // Without self-heal an applied revision needs no render, unless drift was seen (or cannot
+      // be known yet: no watch since a restart) and has to be confirmed or cleared.
+      const driftKnown =
+        !this.canWatchDrift() || (this.driftWatch?.revision === revision && this.drifted.size === 0);
+      if (alreadyApplied && !app.spec.policy.selfHeal && driftKnown) {
         this.succeed(revision, undefined, await this.context.target.health(app, signal));
         this.context.onSync?.(record(app, reason, 'unchanged', began, revision, 0));
         return this.state;
@@ -182,11 +189,20 @@ export class ApplicationReconciler {
         signal,
       );
       objects = rendered.flatMap((r) => r.objects);
-      if (alreadyApplied && !(await this.context.target.drifted(app, objects, signal))) {
-        this.succeed(revision, undefined, await this.context.target.health(app, signal));
-        this.watchDrift(app, revision, objects);
-        this.context.onSync?.(record(app, reason, 'unchanged', began, revision, objects.length));
-        return this.state;
+      if (alreadyApplied) {
+        const drifted = await this.context.target.drifted(app, objects, signal);
+        if (!drifted || !app.spec.policy.selfHeal) {
+          const health = await this.context.target.health(app, signal);
+          if (drifted) this.outOfSync(revision, health);
+          else {
+            this.drifted.clear();
+            this.succeed(revision, undefined, health);
+          }
+          this.watchDrift(app, revision, objects);
+          const result = drifted ? 'drifted' : 'unchanged';
+          this.context.onSync?.(record(app, reason, result, began, revision, objects.length));
+          return this.state;
+        }
       }
       this.setStatus({ phase: 'Syncing', lastAttemptedRevision: revision });
       const outcome = await this.context.target.sync({
@@ -204,6 +220,7 @@ export class ApplicationReconciler {
         this.context.onSync?.(record(app, reason, 'failed', began, revision, objects.length, outcome.error));
         return this.state;
       }
+      this.drifted.clear();
       this.succeed(revision, outcome.objects, outcome.health);
       this.watchDrift(app, revision, objects);
       this.context.onSync?.(
@@ -236,27 +253,54 @@ export class ApplicationReconciler {
     this.scheduleHealthCheck(health);
   }
 
+  private outOfSync(revision: string, health: HealthStatus): void {
+    this.failures = 0;
+    const seen = [...this.drifted].map(([id, how]) => `${id} (${how})`);
+    const shown = seen.length > 5 ? [...seen.slice(0, 5), `${seen.length - 5} more`] : seen;
+    this.setStatus({
+      phase: 'OutOfSync',
+      health,
+      lastAttemptedRevision: revision,
+      lastError: undefined,
+      condition: condition(
+        'Synced',
+        'False',
+        'Drifted',
+        `objects on the cluster differ from revision ${revision}` +
+          (shown.length === 0 ? '' : `: ${shown.join(', ')}`) +
+          '; self-heal is off, so they stay as they are until the next sync',
+      ),
+    });
+    this.scheduleHealthCheck(health);
+  }
+
+  // Watches need a target that can watch and a reconciler that keeps running (not one-shot).
+  private canWatchDrift(): boolean {
+    return (
+      this.context.target.watchDrift !== undefined &&
+      this.options.timer === true &&
+      this.options.dryRun !== true &&
+      !this.stopped
+    );
+  }
+
   /**
-   * With self-heal on, a watch on the cluster triggers a sync as soon as an applied object is
-   * changed or deleted, instead of at the next interval. One watch per revision: a new revision
-   * (or spec) replaces it. A watch that cannot start or breaks leaves the timer as the fallback
-   * and is tried again after the next sync.
+   * A watch on the cluster that hears at once when an applied object is changed or deleted: with
+   * self-heal on it triggers a sync that restores it; without, the application becomes OutOfSync
+   * (confirmed by a server dry-run first). One watch per revision: a new revision (or spec)
+   * replaces it. A watch that cannot start or breaks leaves the timer as the fallback and is
+   * tried again after the next sync.
    */
   private watchDrift(app: Application, revision: string, objects: readonly KubeObject[]): void {
     const target = this.context.target;
-    if (
-      target.watchDrift === undefined ||
-      !app.spec.policy.selfHeal ||
-      this.options.timer !== true ||
-      this.options.dryRun === true ||
-      this.stopped
-    ) {
+    if (target.watchDrift === undefined || !this.canWatchDrift()) {
       void this.stopDriftWatch();
       return;
     }
     const spec = JSON.stringify(app.spec);
     if (this.driftWatch?.revision === revision && this.driftWatch.spec === spec) return;
     void this.stopDriftWatch();
+    this.drifted.clear();
     const watch: NonNullable<ApplicationReconciler['driftWatch']> = {
       revision,
       spec,
@@ -267,6 +311,7 @@ export class ApplicationReconciler {
             if (this.driftWatch === watch) void this.stopDriftWatch();
             return;
           }
+          this.drifted.set(event.id, event.reason);
           this.context.onDrift?.(this.current, event);
           void this.trigger('drift');
         })

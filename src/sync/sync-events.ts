@@ -26,6 +26,9 @@ export class SyncEventRecorder {
   readonly component: string;
   readonly instance: string;
 
+  /** Per application, the revision an OutOfSync Event was recorded for. */
+  readonly #outOfSync = new Map<string, string | undefined>();
+
   constructor(
     private readonly client: KubeClient,
     private readonly options: SyncEventRecorderOptions = {},
@@ -36,14 +39,22 @@ export class SyncEventRecorder {
 
   /** The Event a sync record stands for, or undefined when it changed nothing worth telling. */
   eventFor(app: Application, record: SyncRecord, now = new Date()): KubeObject | undefined {
-    if (record.result !== 'synced' && record.result !== 'healed' && record.result !== 'failed')
+    if (
+      record.result !== 'synced' &&
+      record.result !== 'healed' &&
+      record.result !== 'failed' &&
+      record.result !== 'drifted'
+    )
       return undefined;
     const failed = record.result === 'failed';
+    const drifted = record.result === 'drifted';
     const revision =
       record.revision === undefined ? 'an unknown revision' : `revision ${record.revision.slice(0, 12)}`;
     const message = failed
       ? `sync of ${revision} failed: ${record.error?.message ?? 'unknown error'}`
-      : `${record.result === 'healed' ? 'restored drift at' : 'applied'} ${revision} (${record.objects} objects, ${Math.round(record.durationMs)} ms, trigger ${record.reason})`;
+      : drifted
+        ? `objects on the cluster were changed and differ from ${revision}; self-heal is off, so they are left as they are`
+        : `${record.result === 'healed' ? 'restored drift at' : 'applied'} ${revision} (${record.objects} objects, ${Math.round(record.durationMs)} ms, trigger ${record.reason})`;
     const time = now.toISOString();
     return {
       apiVersion: 'v1',
@@ -56,8 +67,8 @@ export class SyncEventRecorder {
         namespace: app.metadata.namespace,
         ...(app.metadata.uid === undefined ? {} : { uid: app.metadata.uid }),
       },
-      type: failed ? 'Warning' : 'Normal',
-      reason: failed ? 'SyncFailed' : 'Synced',
+      type: failed || drifted ? 'Warning' : 'Normal',
+      reason: failed ? 'SyncFailed' : drifted ? 'OutOfSync' : 'Synced',
       message: message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT - 3)}...` : message,
       source: { component: this.component },
       reportingComponent: this.component,
@@ -70,6 +81,12 @@ export class SyncEventRecorder {
 
   /** Creates the Event of a sync record; resolves with it (undefined when none was due or it failed). */
   async record(app: Application, record: SyncRecord, signal?: AbortSignal): Promise<KubeObject | undefined> {
+    // Drift left in place is told once per revision, not at every check that finds it still there.
+    const key = `${app.metadata.namespace}/${app.metadata.name}`;
+    if (record.result === 'drifted') {
+      if (this.#outOfSync.get(key) === record.revision) return undefined;
+      this.#outOfSync.set(key, record.revision);
+    } else if (record.result !== 'waiting') this.#outOfSync.delete(key);
     const event = this.eventFor(app, record);
     if (event === undefined) return undefined;
     try {

@@ -4,7 +4,9 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-import type { Operator } from '../sync/index.js';
+import type { Operator, SyncPhase } from '../sync/index.js';
+
+const PHASES: readonly SyncPhase[] = ['Pending', 'Syncing', 'Synced', 'OutOfSync', 'Failed', 'Waiting'];
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -22,7 +24,7 @@ export function operatorMetrics(
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'gitops_' });
   const syncs = new Counter({
     name: 'gitops_sync_total',
-    help: 'Reconciles by application and result (synced, unchanged, healed, failed, waiting).',
+    help: 'Reconciles by application and result (synced, unchanged, healed, drifted, failed, waiting).',
     labelNames: ['app', 'result'] as const,
     registers: [registry],
   });
@@ -43,6 +45,12 @@ export function operatorMetrics(
     name: 'gitops_application_health',
     help: '1 for the health an application is in, per application.',
     labelNames: ['app', 'health'] as const,
+    registers: [registry],
+  });
+  const phase = new Gauge({
+    name: 'gitops_application_phase',
+    help: '1 for the phase an application is in (Synced, OutOfSync, Failed, ...), per application.',
+    labelNames: ['app', 'phase'] as const,
     registers: [registry],
   });
   const fetches = new Counter({
@@ -96,6 +104,7 @@ export function operatorMetrics(
         for (const h of ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Unknown']) {
           health.set({ app: event.app, health: h }, h === event.status.health ? 1 : 0);
         }
+        for (const p of PHASES) phase.set({ app: event.app, phase: p }, p === event.status.phase ? 1 : 0);
         break;
       }
       default:

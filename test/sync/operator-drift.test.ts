@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
+import { operatorMetrics } from '../../src/server/index.js';
 import { applicationFor } from '../../src/sync/application.js';
 import { EngineTarget } from '../../src/sync/engine-target.js';
 import { Operator } from '../../src/sync/operator.js';
@@ -63,6 +64,7 @@ describe('drift without self-heal', () => {
         interval: '1h',
       }),
     );
+    const metrics = operatorMetrics(operator, { processMetrics: false });
     operator.start();
     await waitFor('the first sync', async () => operator.get(key)?.status.phase === 'Synced', 30_000);
 
@@ -80,6 +82,10 @@ describe('drift without self-heal', () => {
     });
     // Reported, not restored.
     expect(await modeOf(home.name)).toBe('edited');
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(`gitops_application_phase{app="${key}",phase="OutOfSync"} 1`);
+    expect(text).toContain(`gitops_application_phase{app="${key}",phase="Synced"} 0`);
+    expect(text).toMatch(new RegExp(`gitops_drift_total\\{app="${key}",reason="modified"\\} [1-9]`));
 
     // A second edit is drift again, but not a second Event for the same revision.
     await patch(home.name, 'edited-again');
@@ -110,6 +116,10 @@ describe('drift without self-heal', () => {
     const after = await operator.trigger(key, 'timer');
     expect(after.phase).toBe('Synced');
     expect(after.conditions!.find((c) => c.type === 'Synced')).toMatchObject({ status: 'True' });
+    expect(await metrics.registry.metrics()).toContain(
+      `gitops_application_phase{app="${key}",phase="Synced"} 1`,
+    );
+    metrics.close();
   }, 120_000);
 
   it('finds drift that happened while no operator was running', async () => {

@@ -131,6 +131,29 @@ describe('changes by other programs', () => {
     expect(await storage.count()).toBe(0);
   });
 
+  it('a folder tree created at once gives an ADDED for every file in it, and its new files are watched', async () => {
+    const root = tempDir();
+    const storage = await open({ root });
+    const log = new EventLog(storage);
+    // Files written right after mkdir, before any watch on the new folders can exist.
+    const staged = tempDir();
+    mkdirSync(join(staged, 'b/c'), { recursive: true });
+    writeFileSync(join(staged, 'b/one.yaml'), carYaml('one', 'Volvo'));
+    writeFileSync(join(staged, 'b/c/two.yaml'), carYaml('two', 'Volvo'));
+    cpSync(join(staged, 'b'), join(root, 'a/b'), { recursive: true });
+    mkdirSync(join(root, 'x/y/z'), { recursive: true });
+    writeFileSync(join(root, 'x/y/z/three.yaml'), carYaml('three', 'Volvo'));
+    await log.waitFor('three ADDED', (events) => events.filter((e) => e.type === 'ADDED').length === 3);
+    // The new deepest folder is watched too.
+    writeFileSync(join(root, 'x/y/z/three.yaml'), carYaml('three', 'SAAB'));
+    await log.waitFor('MODIFIED three', typeOf('MODIFIED', 'three'));
+    renameSync(join(root, 'a'), join(root, 'moved'));
+    writeFileSync(join(root, 'moved/b/c/four.yaml'), carYaml('four', 'Volvo'));
+    await log.waitFor('ADDED four', typeOf('ADDED', 'four'));
+    expect(log.summary().filter((l) => l.startsWith('DELETED'))).toEqual([]);
+    expect(await storage.count()).toBe(4);
+  });
+
   it('a file that goes bad gives an error event naming it, and the rest keeps working', async () => {
     const root = carsCopy();
     const storage = await open({ root });

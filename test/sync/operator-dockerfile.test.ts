@@ -20,8 +20,8 @@ const buildTimeoutMs = 300_000;
 // The final stage's one RUN needs apt and dl.k8s.io, so it is not reproduced: it must read exactly so.
 const NETWORK_RUN = [
   'RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates curl openssh-client \\',
-  '  && curl -fsSLo /usr/local/bin/kubectl "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/amd64/kubectl" \\',
-  '  && curl -fsSLo /tmp/kubectl.sha256 "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/amd64/kubectl.sha256" \\',
+  '  && curl -fsSLo /usr/local/bin/kubectl "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/${TARGETARCH:-amd64}/kubectl" \\',
+  '  && curl -fsSLo /tmp/kubectl.sha256 "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/${TARGETARCH:-amd64}/kubectl.sha256" \\',
   '  && echo "$(cat /tmp/kubectl.sha256)  /usr/local/bin/kubectl" | sha256sum --check --strict \\',
   '  && rm /tmp/kubectl.sha256 && chmod 0755 /usr/local/bin/kubectl \\',
   '  && apt-get purge -y curl && rm -rf /var/lib/apt/lists/*',

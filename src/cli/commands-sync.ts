@@ -284,6 +284,12 @@ export function logEvent(log: pino.Logger, event: OperatorEvent): void {
     case 'drift':
       log.info({ app: event.app, object: event.object, reason: event.reason }, 'drift');
       break;
+    case 'drift-watch-failed':
+      log.warn(
+        { app: event.app, error: event.error.toJSON() },
+        'drift watch failed; drift is found at each interval',
+      );
+      break;
     default:
       break;
   }

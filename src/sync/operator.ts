@@ -33,7 +33,8 @@ export type OperatorEvent =
       error?: GitOpsError;
     }
   | { type: 'status-write-back'; app: string; commit?: string; error?: GitOpsError }
-  | { type: 'drift'; app: string; object: string; reason: DriftEvent['reason'] };
+  | { type: 'drift'; app: string; object: string; reason: DriftEvent['reason'] }
+  | { type: 'drift-watch-failed'; app: string; error: GitOpsError };
 
 export interface OperatorOptions {
   target: SyncTarget;
@@ -130,6 +131,8 @@ export class Operator {
           this.writeStatusBack(key, record);
         },
         onProgress: (a, step) => this.hub.emit({ type: 'progress', app: applicationKey(a), step }),
+        onDriftWatchError: (a, error) =>
+          this.hub.emit({ type: 'drift-watch-failed', app: applicationKey(a), error }),
         onDrift: (a, event) =>
           this.hub.emit({ type: 'drift', app: applicationKey(a), object: event.id, reason: event.reason }),
       },

@@ -39,8 +39,10 @@ export interface ReconcilerContext {
   onStatus?(app: Application, status: ApplicationStatus): void;
   onSync?(record: SyncRecord): void;
   onProgress?(app: Application, step: string): void;
-  /** Each drift the cluster watch reports (self-heal on); a sync follows it. */
+  /** Each drift the cluster watch reports; a sync (or an OutOfSync check) follows it. */
   onDrift?(app: Application, event: DriftEvent): void;
+  /** The drift watch could not start or broke; drift is then found at each interval only. */
+  onDriftWatchError?(app: Application, error: GitOpsError): void;
   /** For tests: how long a timer or a retry waits is scaled by this; 1 by default. */
   random?: () => number;
 }
@@ -309,14 +311,16 @@ export class ApplicationReconciler {
           if (event.error !== undefined) {
             // The watch is broken: forget it, so the next sync starts a new one.
             if (this.driftWatch === watch) void this.stopDriftWatch();
+            this.context.onDriftWatchError?.(this.current, event.error);
             return;
           }
           this.drifted.set(event.id, event.reason);
           this.context.onDrift?.(this.current, event);
           void this.trigger('drift');
         })
-        .catch(() => {
+        .catch((err: unknown) => {
           if (this.driftWatch === watch) this.driftWatch = undefined;
+          if (!this.stopped) this.context.onDriftWatchError?.(this.current, toGitOpsError(err));
           return undefined;
         }),
     };

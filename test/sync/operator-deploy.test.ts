@@ -95,4 +95,16 @@ describe('deploy/', () => {
     expect((await canI('list', 'gitops-system')).trim()).toBe('no');
     expect((await canI('watch', 'gitops-system')).trim()).toBe('no');
   }, 120_000);
+
+  it('lets the operator watch what it applies, so drift is seen as it happens', async () => {
+    await kubectl(['apply', '--server-side', '--field-manager=deploy-test', '-k', 'deploy/']);
+    const other = await testNamespace(cluster, 'op-rbac-watch');
+    const as = '--as=system:serviceaccount:gitops-system:libgitops-operator';
+    for (const resource of ['configmaps', 'services', 'deployments.apps']) {
+      const answer = await kubectl(['auth', 'can-i', 'watch', resource, '-n', other.name, as]).catch(
+        (error: { stdout?: string }) => error.stdout ?? 'error',
+      );
+      expect(answer.trim(), resource).toBe('yes');
+    }
+  }, 120_000);
 });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { operatorMetrics } from '../../src/server/index.js';
+import { KubeClient, kubeconfigFromText, loadKubeconfig } from '../../src/kube/index.js';
 import { applicationFor } from '../../src/sync/application.js';
 import { EngineTarget } from '../../src/sync/engine-target.js';
 import { Operator } from '../../src/sync/operator.js';
@@ -145,5 +146,97 @@ describe('drift without self-heal', () => {
     const [view] = await operator.syncAll('start');
     expect(view!.status.phase).toBe('OutOfSync');
     expect(await modeOf(home.name)).toBe('edited-while-away');
+  }, 120_000);
+
+  it('says so when it cannot watch (no RBAC for watch), and keeps syncing', async () => {
+    const home = await testNamespace(h.cluster, 'op-drift-nowatch');
+    const admin = new KubeClient(loadKubeconfig({ kubeconfigPath: h.cluster.kubeconfigPath }));
+    let token: string;
+    try {
+      await admin.apply({
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'applier', namespace: home.name },
+      });
+      await admin.apply({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'apply-no-watch', namespace: home.name },
+        rules: [
+          {
+            apiGroups: [''],
+            resources: ['configmaps'],
+            verbs: ['get', 'list', 'create', 'patch', 'update', 'delete'],
+          },
+        ],
+      });
+      await admin.apply({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'apply-no-watch', namespace: home.name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'apply-no-watch' },
+        subjects: [{ kind: 'ServiceAccount', name: 'applier', namespace: home.name }],
+      });
+      const res = await admin.rest.request<{ status: { token: string } }>({
+        method: 'POST',
+        path: `/api/v1/namespaces/${home.name}/serviceaccounts/applier/token`,
+        body: {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { expirationSeconds: 3600 },
+        },
+      });
+      token = res.body.status.token;
+    } finally {
+      admin.close();
+    }
+    const kubeconfig = JSON.stringify({
+      apiVersion: 'v1',
+      clusters: [
+        {
+          name: 'c',
+          cluster: {
+            server: h.cluster.server,
+            'certificate-authority-data': Buffer.from(h.cluster.caPem!).toString('base64'),
+          },
+        },
+      ],
+      users: [{ name: 'u', user: { token } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u', namespace: home.name } }],
+      'current-context': 'c',
+    });
+    const target = new EngineTarget({ client: new KubeClient(kubeconfigFromText(kubeconfig)) });
+    h.targets.push(target);
+    const operator = new Operator({ target, follow: true });
+    h.operators.push(operator);
+    const events: OperatorEvent[] = [];
+    operator.on((e) => events.push(e));
+    const repo = await h.server.createRepo(`drift-nowatch-${home.name}`, {
+      files: { 'app/cm.yaml': configMap(home.name, 'settings') },
+    });
+    const key = `${home.name}/nowatch`;
+    operator.upsert(
+      applicationFor({
+        name: 'nowatch',
+        namespace: home.name,
+        repoURL: repo.urls.git!,
+        paths: ['app'],
+        interval: '1h',
+      }),
+    );
+    operator.start();
+    await waitFor(
+      'the drift watch to fail',
+      async () => events.some((e) => e.type === 'drift-watch-failed'),
+      30_000,
+    );
+    const failure = events.find((e) => e.type === 'drift-watch-failed') as Extract<
+      OperatorEvent,
+      { type: 'drift-watch-failed' }
+    >;
+    expect(failure.app).toBe(key);
+    expect(failure.error.code).toBe('Forbidden');
+    expect(operator.get(key)!.status.phase).toBe('Synced');
+    target.client.close();
   }, 120_000);
 });

@@ -3,74 +3,30 @@
  * GraphQL API (github.com cannot be reached from the test machines), replayed by a real local
  * HTTP server that checks every request the provider sends.
  */
-import { inspect } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PullRequestProvider, RetryEvent } from '../../src/forge/index.js';
 import { GitHubProvider, providerFor } from '../../src/forge/index.js';
-import { ErrorCodes, GitOpsError } from '../../src/runtime/index.js';
-import type { Recording, ReplayServer } from './replay-server.js';
-import { loadRecording, startReplayServer } from './replay-server.js';
+import { ErrorCodes } from '../../src/runtime/index.js';
+import { sampleRequest, useRecordedForge } from './recorded-forge.js';
+import { startReplayServer } from './replay-server.js';
 
 const HEAD_SHA = '6dcb09b5b57875f334f61aebed695e2e4193db5e';
 const MERGED_SHA = 'b3f8d2a5c3e94d7f8a1b2c3d4e5f60718293a4b5';
 
-let server: ReplayServer;
-let recording: Recording;
-let token: string;
+const forge = useRecordedForge('github.json');
+const { play, failure } = forge;
+const request = sampleRequest;
 
 function provider(
   options: { retries?: number; onRetry?: (e: RetryEvent) => void } = {},
 ): PullRequestProvider {
   return providerFor('https://github.example.com/octo-org/fleet.git', {
-    baseUrl: `${server.url}/api/v3`,
-    token,
+    baseUrl: `${forge.server.url}/api/v3`,
+    token: forge.token,
     retry: { retries: options.retries ?? 3, minDelayMs: 5, maxDelayMs: 20 },
     onRetry: options.onRetry,
   });
 }
-
-function play(name: string): void {
-  const exchanges = recording.exchanges[name];
-  if (exchanges === undefined) throw new Error(`no recorded exchanges named ${name}`);
-  server.play(exchanges);
-}
-
-async function failure(promise: Promise<unknown>): Promise<GitOpsError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GitOpsError);
-  const error = err as GitOpsError;
-  // The token never shows, not even deep inside the cause chain.
-  expect(error.message).not.toContain(token);
-  expect(inspect(error, { depth: Infinity })).not.toContain(token);
-  expect(JSON.stringify(error.toJSON())).not.toContain(token);
-  return error;
-}
-
-const request = {
-  head: 'car-update-1a2b',
-  base: 'main',
-  title: 'Update Car speed',
-  description: 'Set the speed of car-a to 120.',
-};
-
-beforeAll(async () => {
-  server = await startReplayServer();
-  recording = await loadRecording('github.json');
-  token = (recording as Recording & { token: string }).token;
-});
-
-afterAll(async () => {
-  await server?.close();
-});
-
-afterEach(() => {
-  const { mismatches, pending } = server.reset();
-  expect(mismatches, 'requests that did not match the recording').toEqual([]);
-  expect(pending, 'recorded exchanges never requested').toEqual([]);
-});
 
 describe('GitHub provider (recorded GitHub API exchanges)', () => {
   it('is chosen from a GitHub Enterprise URL and sends the token only in the Authorization header', async () => {
@@ -78,12 +34,12 @@ describe('GitHub provider (recorded GitHub API exchanges)', () => {
     expect(github).toBeInstanceOf(GitHubProvider);
     expect(github.kind).toBe('github');
     expect(github.repository).toBe('octo-org/fleet');
-    expect(github.baseUrl).toBe(`${server.url}/api/v3`);
+    expect(github.baseUrl).toBe(`${forge.server.url}/api/v3`);
     play('get-open');
     await github.get({ number: 42 });
-    const [sent] = server.received;
-    expect(sent?.headers.authorization).toBe(`token ${token}`);
-    expect(sent?.path).not.toContain(token);
+    const [sent] = forge.server.received;
+    expect(sent?.headers.authorization).toBe(`token ${forge.token}`);
+    expect(sent?.path).not.toContain(forge.token);
     expect(String(sent?.headers['user-agent'])).toMatch(/^libgitops/);
   });
 
@@ -115,7 +71,7 @@ describe('GitHub provider (recorded GitHub API exchanges)', () => {
     });
     expect(pr.mergeCommit).toBeUndefined();
     expect(pr.autoMerge).toBeUndefined();
-    expect(server.received.map((r) => r.method)).toEqual(['GET', 'GET', 'GET', 'POST', 'PATCH']);
+    expect(forge.server.received.map((r) => r.method)).toEqual(['GET', 'GET', 'GET', 'POST', 'PATCH']);
   });
 
   it('finds the open pull request for the same branch instead of opening a second one', async () => {
@@ -128,7 +84,7 @@ describe('GitHub provider (recorded GitHub API exchanges)', () => {
     });
     expect(pr).toMatchObject({ number: 42, created: false, state: 'open', milestone: 'v1.2' });
     // Everything asked for is already there, so nothing is written.
-    expect(server.received.map((r) => r.method)).toEqual(['GET', 'GET']);
+    expect(forge.server.received.map((r) => r.method)).toEqual(['GET', 'GET']);
   });
 
   it('reads an open pull request without taking its test-merge commit for a merge commit', async () => {
@@ -212,7 +168,7 @@ describe('GitHub provider (recorded GitHub API exchanges)', () => {
     const events: RetryEvent[] = [];
     await provider({ onRetry: (e) => events.push(e) }).get({ number: 42 });
     expect(events).toMatchObject([{ status: 429, delayMs: 1000, serverRequested: true }]);
-    const [first, second] = server.received;
+    const [first, second] = forge.server.received;
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(950);
   });
 
@@ -230,14 +186,14 @@ describe('GitHub provider (recorded GitHub API exchanges)', () => {
     const err = await failure(provider().get({ number: 42 }));
     expect(err.code).toBe(ErrorCodes.TooManyRequests);
     expect(err.details.retryAfterSeconds).toBe(3600);
-    expect(server.received).toHaveLength(1);
+    expect(forge.server.received).toHaveLength(1);
   });
 
   it('gives up after the configured retries with ServiceUnavailable', async () => {
     play('retries-exhausted');
     const err = await failure(provider({ retries: 2 }).get({ number: 42 }));
     expect(err.code).toBe(ErrorCodes.ServiceUnavailable);
-    expect(server.received).toHaveLength(3);
+    expect(forge.server.received).toHaveLength(3);
   });
 
   it('uses the pull request someone else opened between the look and the create', async () => {
@@ -251,7 +207,7 @@ describe('GitHub provider (recorded GitHub API exchanges)', () => {
     const err = await failure(provider().createOrFind({ ...request, milestone: 'v9' }));
     expect(err.code).toBe(ErrorCodes.NotFound);
     expect(err.message).toContain('milestone "v9"');
-    expect(server.received.every((r) => r.method === 'GET')).toBe(true);
+    expect(forge.server.received.every((r) => r.method === 'GET')).toBe(true);
   });
 
   it('enables auto-merge through GraphQL', async () => {
@@ -290,7 +246,7 @@ describe('GitHub provider (recorded GitHub API exchanges)', () => {
   it('refuses a branch name git would read as an option before any request', async () => {
     const err = await failure(provider().createOrFind({ ...request, head: '--upload-pack=evil' }));
     expect(err.code).toBe(ErrorCodes.Invalid);
-    expect(server.received).toHaveLength(0);
+    expect(forge.server.received).toHaveLength(0);
   });
 
   it('refuses a repository of another host', async () => {
@@ -306,7 +262,7 @@ describe('GitHub provider (recorded GitHub API exchanges)', () => {
     const events: RetryEvent[] = [];
     const github = providerFor('https://github.example.com/octo-org/fleet', {
       baseUrl: `${url}/api/v3`,
-      token,
+      token: forge.token,
       retry: { retries: 2, minDelayMs: 5, maxDelayMs: 10 },
       onRetry: (e) => events.push(e),
     });
@@ -321,6 +277,6 @@ describe('GitHub provider (recorded GitHub API exchanges)', () => {
     controller.abort();
     const err = await failure(provider().get({ number: 42 }, { signal: controller.signal }));
     expect(err.code).toBe(ErrorCodes.Aborted);
-    expect(server.received).toHaveLength(0);
+    expect(forge.server.received).toHaveLength(0);
   });
 });

@@ -3,70 +3,27 @@
  * (gitlab.com cannot be reached from the test machines), replayed by a real local HTTP server
  * that checks every request the provider sends.
  */
-import { inspect } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PullRequestProvider, RetryEvent } from '../../src/forge/index.js';
 import { GitLabProvider, providerFor } from '../../src/forge/index.js';
-import { ErrorCodes, GitOpsError } from '../../src/runtime/index.js';
-import type { Recording, ReplayServer } from './replay-server.js';
-import { loadRecording, startReplayServer } from './replay-server.js';
+import { ErrorCodes } from '../../src/runtime/index.js';
+import { sampleRequest, useRecordedForge } from './recorded-forge.js';
 
 const HEAD_SHA = '8e4c1d2f3a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9';
 const MERGE_SHA = 'fa1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3';
 
-let server: ReplayServer;
-let recording: Recording;
-let token: string;
+const forge = useRecordedForge('gitlab.json');
+const { play, failure } = forge;
+const request = sampleRequest;
 
 function provider(options: { onRetry?: (e: RetryEvent) => void } = {}): PullRequestProvider {
   return providerFor('git@gitlab.example.com:platform/infra/fleet.git', {
-    baseUrl: server.url,
-    env: { GITLAB_TOKEN: token },
+    baseUrl: forge.server.url,
+    env: { GITLAB_TOKEN: forge.token },
     retry: { retries: 3, minDelayMs: 5, maxDelayMs: 20 },
     onRetry: options.onRetry,
   });
 }
-
-function play(name: string): void {
-  const exchanges = recording.exchanges[name];
-  if (exchanges === undefined) throw new Error(`no recorded exchanges named ${name}`);
-  server.play(exchanges);
-}
-
-async function failure(promise: Promise<unknown>): Promise<GitOpsError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GitOpsError);
-  const error = err as GitOpsError;
-  expect(error.message).not.toContain(token);
-  expect(inspect(error, { depth: Infinity })).not.toContain(token);
-  return error;
-}
-
-const request = {
-  head: 'car-update-1a2b',
-  base: 'main',
-  title: 'Update Car speed',
-  description: 'Set the speed of car-a to 120.',
-};
-
-beforeAll(async () => {
-  server = await startReplayServer();
-  recording = await loadRecording('gitlab.json');
-  token = (recording as Recording & { token: string }).token;
-});
-
-afterAll(async () => {
-  await server?.close();
-});
-
-afterEach(() => {
-  const { mismatches, pending } = server.reset();
-  expect(mismatches, 'requests that did not match the recording').toEqual([]);
-  expect(pending, 'recorded exchanges never requested').toEqual([]);
-});
 
 describe('GitLab provider (recorded GitLab API exchanges)', () => {
   it('is chosen from an scp-style URL, takes GITLAB_TOKEN and sends it as PRIVATE-TOKEN only', async () => {
@@ -75,11 +32,11 @@ describe('GitLab provider (recorded GitLab API exchanges)', () => {
     expect(gitlab.repository).toBe('platform/infra/fleet');
     play('merge');
     await gitlab.merge({ number: 5 }, { method: 'squash', sha: HEAD_SHA, deleteBranch: true });
-    const [sent] = server.received;
-    expect(sent?.headers['private-token']).toBe(token);
+    const [sent] = forge.server.received;
+    expect(sent?.headers['private-token']).toBe(forge.token);
     expect(sent?.headers.authorization).toBeUndefined();
     expect(sent?.path).toContain('platform%2Finfra%2Ffleet');
-    expect(sent?.path).not.toContain(token);
+    expect(sent?.path).not.toContain(forge.token);
   });
 
   it('opens a draft merge request with labels, assignee ids and milestone id, skipping forks on page 1', async () => {
@@ -121,7 +78,7 @@ describe('GitLab provider (recorded GitLab API exchanges)', () => {
     });
     expect(mr).toMatchObject({ number: 5, created: false });
     expect(mr.labels).toEqual(['user/bot', 'actuator/libgitops', 'kind/status-update']);
-    expect(server.received.filter((r) => r.method === 'POST')).toEqual([]);
+    expect(forge.server.received.filter((r) => r.method === 'POST')).toEqual([]);
   });
 
   it('merges and reports the merge commit', async () => {
@@ -177,7 +134,7 @@ describe('GitLab provider (recorded GitLab API exchanges)', () => {
     const err = await failure(provider().createOrFind({ ...request, assignees: ['mallory'] }));
     expect(err.code).toBe(ErrorCodes.NotFound);
     expect(err.message).toContain('mallory');
-    expect(server.received.every((r) => r.method === 'GET')).toBe(true);
+    expect(forge.server.received.every((r) => r.method === 'GET')).toBe(true);
   });
 
   it('uses the merge request someone else opened between the look and the create', async () => {
@@ -197,7 +154,7 @@ describe('GitLab provider (recorded GitLab API exchanges)', () => {
     const events: RetryEvent[] = [];
     await provider({ onRetry: (e) => events.push(e) }).get({ number: 5 });
     expect(events).toMatchObject([{ status: 429, delayMs: 1000, serverRequested: true }]);
-    const [first, second] = server.received;
+    const [first, second] = forge.server.received;
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(950);
   });
 

@@ -6,11 +6,15 @@ import { unexpected } from './kubectl.js';
 
 import { KubeClient, kubeconfigFromText, loadKubeconfig } from '../../src/kube/index.js';
 import type { GitOpsError } from '../../src/runtime/index.js';
-import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
+import {
+  clusterSetupTimeoutMs,
+  serviceAccountToken,
+  testNamespace,
+  useCluster,
+} from '../support/cluster/index.js';
 import type { TestCluster, TestNamespace } from '../support/cluster/index.js';
 
 let cluster: TestCluster;
-let admin: KubeClient;
 let ns: TestNamespace;
 let token: string;
 let dir: string;
@@ -19,32 +23,17 @@ let dir: string;
 beforeAll(async () => {
   cluster = await useCluster();
   if (!cluster.caPem) throw new Error('these tests need the test cluster CA (caPem) to build kubeconfigs');
-  admin = KubeClient.fromKubeconfig({ kubeconfigPath: cluster.kubeconfigPath });
   ns = await testNamespace(cluster, 'kubeconfig');
   dir = await mkdtemp(join(tmpdir(), 'libgitops-kubeconfig-'));
-  await admin.apply({
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: { name: 'reader', namespace: ns.name },
+  token = await serviceAccountToken(cluster, {
+    namespace: ns.name,
+    name: 'reader',
+    rights: { clusterRole: 'view' },
   });
-  await admin.apply({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: 'reader', namespace: ns.name },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-    subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns.name }],
-  });
-  const res = await admin.rest.request<{ status: { token: string } }>({
-    method: 'POST',
-    path: `/api/v1/namespaces/${ns.name}/serviceaccounts/reader/token`,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
-  });
-  token = res.body.status.token;
 }, clusterSetupTimeoutMs);
 
 afterAll(async () => {
   await ns?.delete();
-  admin?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

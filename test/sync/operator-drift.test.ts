@@ -6,14 +6,14 @@
 import { describe, expect, it } from 'vitest';
 
 import { operatorMetrics } from '../../src/server/index.js';
-import { KubeClient, kubeconfigFromText, loadKubeconfig } from '../../src/kube/index.js';
+import { KubeClient, kubeconfigFromText } from '../../src/kube/index.js';
 import { applicationFor } from '../../src/sync/application.js';
 import { EngineTarget } from '../../src/sync/engine-target.js';
 import { Operator } from '../../src/sync/operator.js';
 import type { OperatorEvent } from '../../src/sync/operator.js';
 import { SyncEventRecorder } from '../../src/sync/sync-events.js';
 import { waitFor } from '../support/cache.js';
-import { testNamespace } from '../support/cluster/index.js';
+import { serviceAccountToken, testNamespace } from '../support/cluster/index.js';
 import { operatorHarness } from './operator-harness.js';
 
 const h = operatorHarness(['git']);
@@ -150,18 +150,10 @@ describe('drift without self-heal', () => {
 
   it('says so when it cannot watch (no RBAC for watch), and keeps syncing', async () => {
     const home = await testNamespace(h.cluster, 'op-drift-nowatch');
-    const admin = new KubeClient(loadKubeconfig({ kubeconfigPath: h.cluster.kubeconfigPath }));
-    let token: string;
-    try {
-      await admin.apply({
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: { name: 'applier', namespace: home.name },
-      });
-      await admin.apply({
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: 'apply-no-watch', namespace: home.name },
+    const token = await serviceAccountToken(h.cluster, {
+      namespace: home.name,
+      name: 'applier',
+      rights: {
         rules: [
           {
             apiGroups: [''],
@@ -169,27 +161,8 @@ describe('drift without self-heal', () => {
             verbs: ['get', 'list', 'create', 'patch', 'update', 'delete'],
           },
         ],
-      });
-      await admin.apply({
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'apply-no-watch', namespace: home.name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'apply-no-watch' },
-        subjects: [{ kind: 'ServiceAccount', name: 'applier', namespace: home.name }],
-      });
-      const res = await admin.rest.request<{ status: { token: string } }>({
-        method: 'POST',
-        path: `/api/v1/namespaces/${home.name}/serviceaccounts/applier/token`,
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: { expirationSeconds: 3600 },
-        },
-      });
-      token = res.body.status.token;
-    } finally {
-      admin.close();
-    }
+      },
+    });
     const kubeconfig = JSON.stringify({
       apiVersion: 'v1',
       clusters: [

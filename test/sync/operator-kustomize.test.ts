@@ -1,44 +1,28 @@
-import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { applicationFor } from '../../src/sync/application.js';
 import { EngineTarget } from '../../src/sync/engine-target.js';
 import { Operator } from '../../src/sync/operator.js';
 import { Renderer } from '../../src/sync/render.js';
-import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
-import type { TestCluster } from '../support/cluster/index.js';
-import { pushCommit, startGitServer } from '../support/git-server/index.js';
-import type { GitServer } from '../support/git-server/index.js';
+import { testNamespace } from '../support/cluster/index.js';
+import { pushCommit } from '../support/git-server/index.js';
+import { operatorHarness } from './operator-harness.js';
 
-const run = promisify(execFile);
-
-let cluster: TestCluster;
-let server: GitServer;
+const h = operatorHarness(['git']);
+const { operators, targets, kubectl } = h;
+// A folder for the test's kubectl wrapper and the render cache.
 let scratch: string;
-const operators: Operator[] = [];
-const targets: EngineTarget[] = [];
 
 beforeAll(async () => {
-  cluster = await useCluster();
-  server = await startGitServer({ transports: ['git'] });
   scratch = await mkdtemp(join(tmpdir(), 'libgitops-kustomize-test-'));
-}, clusterSetupTimeoutMs);
-
-afterAll(async () => {
-  await Promise.all(operators.map((o) => o.stop()));
-  for (const t of targets) t.close();
-  await server?.close();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
 });
 
-async function kubectl(args: string[]): Promise<string> {
-  const { stdout } = await run('kubectl', [`--kubeconfig=${cluster.kubeconfigPath}`, ...args]);
-  return stdout;
-}
+afterAll(async () => {
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+});
 
 function configMap(name: string): string {
   return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  owner: ${name}\n`;
@@ -46,8 +30,8 @@ function configMap(name: string): string {
 
 describe('kustomize rendering through the operator', () => {
   it('applies namePrefix and commonLabels, and a second sync of the same tree does not run kustomize', async () => {
-    const home = await testNamespace(cluster, 'op-kust');
-    const repo = await server.createRepo(`kust-${home.name}`, {
+    const home = await testNamespace(h.cluster, 'op-kust');
+    const repo = await h.server.createRepo(`kust-${home.name}`, {
       files: {
         'overlay/kustomization.yaml': [
           'apiVersion: kustomize.config.k8s.io/v1beta1',
@@ -74,7 +58,7 @@ describe('kustomize rendering through the operator', () => {
     const runs = async (): Promise<number> =>
       (await readFile(counter, 'utf8')).split('\n').filter(Boolean).length;
 
-    const target = new EngineTarget({ kubeconfig: cluster.kubeconfigPath });
+    const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
     targets.push(target);
     const renderer = new Renderer({ kubectl: wrapper });
     const operator = new Operator({ target, renderer, follow: false });

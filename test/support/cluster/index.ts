@@ -9,6 +9,8 @@ export type { ControlPlane, StartOptions } from './control-plane.js';
 export { readKubeconfig, userKubeconfigPath } from './external-cluster.js';
 export { kubeRequest, kubeRequestOk } from './kube-request.js';
 export type { ClusterAccess, KubeRequestOptions, KubeResponse } from './kube-request.js';
+export { serviceAccountToken } from './service-account.js';
+export type { PolicyRule, ServiceAccountOptions } from './service-account.js';
 export { testNamespace } from './test-namespace.js';
 export type { TestNamespace } from './test-namespace.js';
 export { clusterSetupTimeoutMs, useCluster } from './use-cluster.js';

@@ -11,7 +11,7 @@ import type { RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
-import { checkUntrustedKubeconfig } from './kubeconfig-untrusted.js';
+import { untrustedKubeConfig } from './kubeconfig-untrusted.js';
 
 export interface KubeconfigOptions {
   /** A kubeconfig file (`--kubeconfig`); wins over `KUBECONFIG` and the in-cluster account. */
@@ -133,21 +133,27 @@ export interface KubeconfigTextOptions {
 /** A connection from kubeconfig text (e.g. a Secret's content); same rules as a file. */
 export function kubeconfigFromText(text: string, options: KubeconfigTextOptions = {}): ClusterConnection {
   const source = options.source ?? 'text';
+  let config: KubeConfig;
   if (options.untrusted === true) {
-    checkUntrustedKubeconfig(text, {
+    // Built from checked fields only: the text never reaches client-node's own parser.
+    config = untrustedKubeConfig(text, {
       source,
       ...(options.allowInsecureTls === undefined ? {} : { allowInsecureTls: options.allowInsecureTls }),
     });
-  }
-  const config = new KubeConfig();
-  try {
-    config.loadFromString(text);
-  } catch (err) {
-    const reason = options.untrusted === true ? 'it is not a valid kubeconfig' : errorText(err);
-    throw new GitOpsError(ErrorCodes.BadRequest, `cannot read the kubeconfig (${source}): ${reason}`, {
-      ...(options.untrusted === true ? {} : { cause: err }),
-      details: { source },
-    });
+  } else {
+    config = new KubeConfig();
+    try {
+      config.loadFromString(text);
+    } catch (err) {
+      throw new GitOpsError(
+        ErrorCodes.BadRequest,
+        `cannot read the kubeconfig (${source}): ${errorText(err)}`,
+        {
+          cause: err,
+          details: { source },
+        },
+      );
+    }
   }
   if (options.context !== undefined) {
     if (config.getContextObject(options.context) === null) {

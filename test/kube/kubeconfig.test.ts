@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,6 +193,53 @@ describe('kubeconfig from someone else (untrusted, e.g. a Secret)', () => {
     expect(refusal(JSON.stringify(withCaFile)).message).toMatch(/cluster "c" has "certificate-authority"/);
     // A trusted kubeconfig (the user's own file or text) may still use all of them.
     expect(() => kubeconfigFromText(kubeconfig({ 'token-file': tokenFile }))).not.toThrow();
+  });
+
+  it('refuses YAML merge keys and fields anywhere outside the allow-list, so nothing is read or run', async () => {
+    const tokenFile = join(dir, 'merged-token');
+    await writeFile(tokenFile, 'the-operators-own-token');
+    const marker = join(dir, 'ran');
+    const head = `apiVersion: v1\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n`;
+    const clusters = `clusters:\n- name: k\n  cluster: {server: "${cluster.server}"}\n`;
+    const attempts: Array<[string, RegExp]> = [
+      // A merge key inside a users entry: client-node would apply it and read the file.
+      [
+        `${head}${clusters}users:\n- name: u\n  <<: {user: {token-file: ${tokenFile}}}\n`,
+        /user entry "u" has "<<"/,
+      ],
+      // A merge key at the top that brings in a whole exec user.
+      [
+        `${head}<<:\n  users:\n  - name: u\n    user:\n      exec: {command: /bin/sh, args: ["-c", "touch ${marker}"]}\n`,
+        /the kubeconfig has "<<"/,
+      ],
+      [
+        `${head}${clusters}users:\n- name: u\n  user: {token: t}\n  tokenFile: ${tokenFile}\n`,
+        /user entry "u" has "tokenFile"/,
+      ],
+      [
+        `${head}${clusters}users:\n- name: u\n  user: "token-file: ${tokenFile}"\n`,
+        /user "u" has no user mapping/,
+      ],
+      [`${head}${clusters}users: {u: {token-file: ${tokenFile}}}\n`, /has a users that is not a list/],
+      [
+        `${head}${clusters}users:\n- name: u\n  user: {token: t}\nexec-everything: true\n`,
+        /the kubeconfig has "exec-everything"/,
+      ],
+    ];
+    for (const [text, says] of attempts) {
+      const err = refusal(text);
+      expect(err.code, text).toBe('Invalid');
+      expect(err.message, text).toMatch(says);
+      expect(err.message).not.toContain('the-operators-own-token');
+    }
+    expect(existsSync(marker)).toBe(false);
+    // Data-only fields other tools write are accepted and ignored.
+    const withExtensions = JSON.parse(
+      kubeconfig({ token, extensions: [{ name: 'x', extension: {} }] }),
+    ) as Record<string, unknown>;
+    withExtensions.preferences = {};
+    const connection = kubeconfigFromText(JSON.stringify(withExtensions), { untrusted: true, source });
+    expect(await canListConfigMaps(new KubeClient(connection))).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses insecure-skip-tls-verify unless allowed', () => {

@@ -11,8 +11,8 @@
  */
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
 import { isIgnoredByDefault } from './paths.js';
 
@@ -40,8 +40,11 @@ export class FileWatcher {
   readonly #options: FileWatcherOptions;
   readonly #debounceMs: number;
   readonly #maxDelayMs: number;
-  /** Watched folders by path relative to the root ('' is the root). */
-  readonly #dirs = new Map<string, FSWatcher>();
+  /**
+   * Watched folders by path relative to the root ('' is the root), with the folder's identity: a
+   * folder removed and made again (or swapped in by a rename) under the same name is another one.
+   */
+  readonly #dirs = new Map<string, { watcher: FSWatcher; dev: number; ino: number }>();
   #files = new Set<string>();
   #folders = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
@@ -98,7 +101,18 @@ export class FileWatcher {
       this.#unwatchTree(rel);
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#options.onError(toGitOpsError(err));
     });
-    this.#dirs.set(rel, watcher);
+    let identity;
+    try {
+      identity = await stat(abs);
+    } catch {
+      watcher.close();
+      return;
+    }
+    if (this.#closed || this.#dirs.has(rel)) {
+      watcher.close();
+      return;
+    }
+    this.#dirs.set(rel, { watcher, dev: identity.dev, ino: identity.ino });
     let entries;
     try {
       entries = await readdir(abs, { withFileTypes: true });
@@ -114,7 +128,7 @@ export class FileWatcher {
   }
 
   #unwatchTree(rel: string): void {
-    for (const [dir, watcher] of this.#dirs) {
+    for (const [dir, { watcher }] of this.#dirs) {
       if (dir === rel || rel === '' || dir.startsWith(`${rel}/`)) {
         watcher.close();
         this.#dirs.delete(dir);
@@ -126,10 +140,13 @@ export class FileWatcher {
     if (this.#closed) return;
     if (name === null) {
       // The platform did not say which entry: look at the whole folder again.
-      void this.#rescan(dir);
+      this.#track(this.#rescan(dir));
       return;
     }
     const rel = dir === '' ? String(name) : `${dir}/${String(name)}`;
+    // A watch reports its own folder being removed or moved under the folder's name (inotify's
+    // DELETE_SELF/MOVE_SELF); the folder's inode number may even be reused at once by a new one.
+    if (dir !== '' && event === 'rename' && String(name) === basename(dir)) this.#track(this.#recheck(dir));
     if (isIgnoredByDefault(rel)) return;
     if (event === 'change' && !this.#dirs.has(rel)) {
       if (this.#options.isManifestPath(rel)) this.#queue(rel, this.#files);
@@ -140,6 +157,10 @@ export class FileWatcher {
     const pending = lstat(abs).then(
       (stats) => {
         if (stats.isDirectory()) {
+          const known = this.#dirs.get(rel);
+          if (known !== undefined && known.ino === stats.ino && known.dev === stats.dev) return undefined;
+          // Another folder under a known name: the old one and what was in it are gone.
+          if (known !== undefined) this.#removedFolder(rel);
           if (!this.#skips(rel)) return this.#watchTree(rel, true);
           return undefined;
         }
@@ -152,7 +173,25 @@ export class FileWatcher {
         else if (this.#options.isManifestPath(rel)) this.#queue(rel, this.#files);
       },
     );
-    this.#looking = this.#looking.then(() => pending).catch(() => undefined);
+    this.#track(pending);
+  }
+
+  // flush() and close() wait for lookups still under way.
+  #track(work: Promise<unknown>): void {
+    this.#looking = this.#looking.then(() => work).catch(() => undefined);
+  }
+
+  /** After a watched folder reported itself gone: forget it, and watch whatever is there now. */
+  async #recheck(dir: string): Promise<void> {
+    if (!this.#dirs.has(dir)) return;
+    this.#removedFolder(dir);
+    let stats;
+    try {
+      stats = await lstat(join(this.#options.root, dir));
+    } catch {
+      return;
+    }
+    if (stats.isDirectory() && !this.#skips(dir)) await this.#watchTree(dir, true);
   }
 
   #removedFolder(rel: string): void {

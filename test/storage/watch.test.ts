@@ -154,6 +154,32 @@ describe('changes by other programs', () => {
     expect(await storage.count()).toBe(4);
   });
 
+  it('a folder removed and made again, or swapped in by a rename, is watched again', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'apps'));
+    writeFileSync(join(root, 'apps/old.yaml'), carYaml('old', 'Volvo'));
+    const storage = await open({ root });
+    const log = new EventLog(storage);
+    // Removed and made again at once: the new folder may even get the old one's inode number.
+    rmSync(join(root, 'apps'), { recursive: true });
+    mkdirSync(join(root, 'apps'));
+    await log.waitFor('DELETED old', typeOf('DELETED', 'old'));
+    writeFileSync(join(root, 'apps/later.yaml'), carYaml('later', 'Volvo'));
+    await log.waitFor('ADDED later', typeOf('ADDED', 'later'));
+    // A tool that renders into a temporary folder and swaps it in.
+    mkdirSync(join(root, 'next'));
+    writeFileSync(join(root, 'next/inside.yaml'), carYaml('inside', 'Volvo'));
+    rmSync(join(root, 'apps'), { recursive: true });
+    renameSync(join(root, 'next'), join(root, 'apps'));
+    await log.waitFor(
+      'ADDED inside, DELETED later',
+      (events) => typeOf('ADDED', 'inside')(events) && typeOf('DELETED', 'later')(events),
+    );
+    writeFileSync(join(root, 'apps/last.yaml'), carYaml('last', 'Volvo'));
+    await log.waitFor('ADDED last', typeOf('ADDED', 'last'));
+    expect((await storage.list()).map((c) => c.metadata?.name).sort()).toEqual(['inside', 'last']);
+  });
+
   it('a file that goes bad gives an error event naming it, and the rest keeps working', async () => {
     const root = carsCopy();
     const storage = await open({ root });

@@ -16,23 +16,17 @@ import { ioError } from './paths.js';
 /** How long a lock file may stay without its owner's pid before it counts as a crash's leftover. */
 const TORN_LOCK_GRACE_MS = 1_000;
 
-/** /proc's start times are in clock ticks (1/100 s on Linux) since boot: allow for the rounding. */
-const PID_START_SLACK_MS = 1_000;
-
-/** When process `pid` started (ms since the epoch), where /proc tells; undefined elsewhere. */
-async function processStartMs(pid: number): Promise<number | undefined> {
+/**
+ * When process `pid` started, in clock ticks since boot (/proc/<pid>/stat, field 22), where /proc
+ * tells; undefined elsewhere. Written into each lock, so a pid reused by a later process is told
+ * from the writer that took the lock without comparing clocks.
+ */
+async function processStartTicks(pid: number): Promise<string | undefined> {
   try {
-    const [stat, uptime] = await Promise.all([
-      readFile(`/proc/${pid}/stat`, 'utf8'),
-      readFile('/proc/uptime', 'utf8'),
-    ]);
-    // Field 22 (starttime) counts after the command name, which may hold spaces but ends with ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]);
-    const upSeconds = Number(uptime.split(' ')[0]);
-    if (!Number.isFinite(ticks) || !Number.isFinite(upSeconds)) return undefined;
-    const bootMs = Date.now() - upSeconds * 1000;
-    return bootMs + ticks * 10;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name, which may hold spaces but ends with ')'.
+    const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return ticks !== undefined && /^\d+$/.test(ticks) ? ticks : undefined;
   } catch {
     return undefined;
   }
@@ -98,7 +92,8 @@ export class FileLocks {
     for (;;) {
       try {
         const handle = await open(lockPath, 'wx');
-        await handle.writeFile(`${process.pid} ${hostname()} ${Date.now()}\n`);
+        const started = (await processStartTicks(process.pid)) ?? '-';
+        await handle.writeFile(`${process.pid} ${hostname()} ${Date.now()} ${started}\n`);
         await handle.close();
         return;
       } catch (err) {
@@ -136,7 +131,7 @@ export class FileLocks {
     ]);
     if (text === undefined || info === undefined) return false;
     const age = Date.now() - info.mtimeMs;
-    const [pid, host, at] = text.trim().split(' ');
+    const [pid, host, , started] = text.trim().split(' ');
     // A writer writes its pid right after creating the lock; an empty or torn lock that stays so
     // for a moment is what a writer killed between the two leaves behind.
     if (pid === undefined || !/^\d+$/.test(pid) || host === undefined) return age > TORN_LOCK_GRACE_MS;
@@ -146,12 +141,15 @@ export class FileLocks {
     try {
       process.kill(Number(pid), 0);
     } catch (err) {
-      // ESRCH: no such process, so its lock is a leftover of a crash.
-      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+      // ESRCH: no such process, so its lock is a leftover of a crash. EPERM: another user's
+      // process has that pid; the start time below tells whether it took the lock.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ESRCH') return true;
+      if (code !== 'EPERM') return false;
     }
-    // Alive, unless that pid now belongs to a process started after the lock was taken.
-    const started = await processStartMs(Number(pid));
-    const taken = Number(at);
-    return started !== undefined && Number.isFinite(taken) && started > taken + PID_START_SLACK_MS;
+    // Alive, unless that pid now belongs to another process than the one that took the lock.
+    if (started === undefined || !/^\d+$/.test(started)) return false;
+    const now = await processStartTicks(Number(pid));
+    return now !== undefined && now !== started;
   }
 }

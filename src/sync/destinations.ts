@@ -26,12 +26,19 @@ export interface DestinationTargetsOptions {
   clientOptions?: KubeClientOptions;
   /** Accept kubeconfigs with `insecure-skip-tls-verify` (refused by default). */
   allowInsecureTls?: boolean;
+  /**
+   * A destination no call has used for this long has its client closed (made again on next
+   * use), so deleted Applications and Secrets leave nothing open. Default 10 minutes.
+   */
+  idleCloseMs?: number;
 }
 
 interface Remote {
   fingerprint: string;
   target: EngineTarget;
   users: number;
+  /** When the last call using it ended (ms): an idle destination's client is closed. */
+  lastUsed: number;
   /** Replaced by a newer content of its Secret: closed when its last user is done. */
   replaced: boolean;
 }
@@ -76,10 +83,11 @@ export class DestinationTargets implements SyncTarget {
     app: Application,
     objects: readonly KubeObject[],
     onDrift: (event: DriftEvent) => void,
+    signal?: AbortSignal,
   ): Promise<() => Promise<void>> {
-    const { target, release } = await this.acquire(app);
+    const { target, release } = await this.acquire(app, signal);
     try {
-      const stop = await target.watchDrift(app, objects, onDrift);
+      const stop = await target.watchDrift(app, objects, onDrift, signal);
       let stopped = false;
       return async () => {
         if (stopped) return;
@@ -109,6 +117,10 @@ export class DestinationTargets implements SyncTarget {
     const namespace = app.metadata.namespace;
     const source = `Secret ${namespace}/${ref.name} key ${ref.key}`;
     const text = await this.#readKubeconfig(app, namespace, ref.name, ref.key, source, signal);
+    if (this.#closed) {
+      throw new GitOpsError(ErrorCodes.Aborted, 'the destination targets are closed');
+    }
+    this.#closeIdle();
     const fingerprint = createHash('sha256').update(text).digest('hex');
     const cacheKey = `${namespace}/${ref.name}/${ref.key}`;
     let remote = this.#remotes.get(cacheKey);
@@ -128,7 +140,7 @@ export class DestinationTargets implements SyncTarget {
         inventoryNamespaceOf: (a) => a.spec.destination.namespace,
       });
       if (remote !== undefined) this.#retire(remote);
-      remote = { fingerprint, target, users: 0, replaced: false };
+      remote = { fingerprint, target, users: 0, replaced: false, lastUsed: Date.now() };
       this.#remotes.set(cacheKey, remote);
     }
     checkServer(app, remote.target.client.rest.connection.server, source);
@@ -141,6 +153,7 @@ export class DestinationTargets implements SyncTarget {
         if (released) return;
         released = true;
         held.users--;
+        held.lastUsed = Date.now();
         if (held.replaced && held.users === 0) this.#closeRemote(held);
       },
     };
@@ -164,6 +177,17 @@ export class DestinationTargets implements SyncTarget {
       return await call(target);
     } finally {
       release();
+    }
+  }
+
+  #closeIdle(): void {
+    const idleMs = this.options.idleCloseMs ?? 600_000;
+    const now = Date.now();
+    for (const [key, remote] of this.#remotes) {
+      if (remote.users === 0 && now - remote.lastUsed > idleMs) {
+        this.#remotes.delete(key);
+        remote.target.client.close();
+      }
     }
   }
 

@@ -76,20 +76,43 @@ export class DriftWatcher {
     const loops = infos.map((info) => {
       let opened!: () => void;
       ready.push(new Promise<void>((resolve) => (opened = resolve)));
+      // What the first list holds: a planned object missing from it was deleted before we looked.
+      let seen: Set<string> | undefined = new Set<string>();
+      const firstListDone = (): void => {
+        if (seen === undefined) return;
+        const listed = seen;
+        seen = undefined;
+        for (const p of plan.objects) {
+          if (p.key.group === info.group && p.key.kind === info.kind && !listed.has(p.id))
+            void this.#check(undefined, p.id);
+        }
+      };
       return (async () => {
         const events = watchObjects(client, info, {
           labelSelector: `${APPLICATION_LABEL}=${this.application}`,
           signal: this.#controller.signal,
-          onRelist: () => opened(),
+          onRelist: () => {
+            firstListDone();
+            opened();
+          },
         });
         try {
           for await (const event of events) {
-            void this.#check(event.type === 'DELETED' ? undefined : event.object, event.object);
+            let id: string;
+            try {
+              id = objectKeyToString(keyOf(event.object));
+            } catch {
+              continue;
+            }
+            seen?.add(id);
+            void this.#check(event.type === 'DELETED' ? undefined : event.object, id);
           }
         } catch (err) {
-          opened();
           if (!this.#controller.signal.aborted)
             this.#emit({ ...this.#base(event0(err)), reason: 'modified', error: toError(err) });
+        } finally {
+          // Also when stopped before the first list came: start() must not wait for it.
+          opened();
         }
       })();
     });
@@ -134,13 +157,7 @@ export class DriftWatcher {
     });
   }
 
-  async #check(live: KubeObject | undefined, seen: KubeObject): Promise<void> {
-    let id: string;
-    try {
-      id = objectKeyToString(keyOf(seen));
-    } catch {
-      return;
-    }
+  async #check(live: KubeObject | undefined, id: string): Promise<void> {
     const planned = this.#plan()?.objects.find((p) => p.id === id);
     if (planned === undefined || this.#busy.has(id)) return;
     if (

@@ -177,15 +177,21 @@ export class EngineTarget implements SyncTarget {
     app: Application,
     objects: readonly KubeObject[],
     onDrift: (event: DriftEvent) => void,
+    signal?: AbortSignal,
   ): Promise<() => Promise<void>> {
     const application = engineApplicationName(app);
     const plan = await this.engine.plan({
       application,
       objects,
       defaultNamespace: app.spec.destination.namespace,
+      signal,
     });
     // Report only: healing goes through the reconciler, so it is one sync among the others.
-    const watcher = new DriftWatcher(this.engine, application, { plan, onDrift });
+    const watcher = new DriftWatcher(this.engine, application, {
+      plan,
+      onDrift,
+      ...(signal === undefined ? {} : { signal }),
+    });
     await watcher.start();
     return () => watcher.stop();
   }

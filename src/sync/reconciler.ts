@@ -70,7 +70,19 @@ export class ApplicationReconciler {
   private readonly drifted = new Map<string, DriftEvent['reason']>();
   /** The cluster watch that turns drift into a sync, for the revision it watches. */
   private driftWatch:
-    { revision: string; spec: string; stop: Promise<(() => Promise<void>) | undefined> } | undefined;
+    | {
+        revision: string;
+        spec: string;
+        /** Aborting it ends the watch, even one still starting (a list that keeps failing). */
+        controller: AbortController;
+        stop: Promise<(() => Promise<void>) | undefined>;
+      }
+    | undefined;
+  /** Set once a dry-run confirmed drift (OutOfSync); only a check that finds none clears it. */
+  private driftConfirmed = false;
+  /** Self-heals per object, so an object someone keeps changing is restored ever more slowly. */
+  private readonly heals = new Map<string, { count: number; last: number }>();
+  private healTimer: NodeJS.Timeout | undefined;
 
   constructor(
     app: Application,
@@ -135,6 +147,7 @@ export class ApplicationReconciler {
     clearTimeout(this.retryTimer);
     clearTimeout(this.intervalTimer);
     clearTimeout(this.healthTimer);
+    clearTimeout(this.healTimer);
     this.lifetime.abort();
     await Promise.allSettled([this.running, this.queued]);
     await this.stopDriftWatch();
@@ -177,7 +190,8 @@ export class ApplicationReconciler {
       // Without self-heal an applied revision needs no render, unless drift was seen (or cannot
       // be known yet: no watch since a restart) and has to be confirmed or cleared.
       const driftKnown =
-        !this.canWatchDrift() || (this.driftWatch?.revision === revision && this.drifted.size === 0);
+        !this.canWatchDrift() ||
+        (this.driftWatch?.revision === revision && this.drifted.size === 0 && !this.driftConfirmed);
       if (alreadyApplied && !app.spec.policy.selfHeal && driftKnown) {
         this.succeed(revision, undefined, await this.context.target.health(app, signal));
         this.context.onSync?.(record(app, reason, 'unchanged', began, revision, 0));
@@ -198,6 +212,7 @@ export class ApplicationReconciler {
           if (drifted) this.outOfSync(revision, health);
           else {
             this.drifted.clear();
+            this.driftConfirmed = false;
             this.succeed(revision, undefined, health);
           }
           this.watchDrift(app, revision, objects);
@@ -223,6 +238,7 @@ export class ApplicationReconciler {
         return this.state;
       }
       this.drifted.clear();
+      this.driftConfirmed = false;
       this.succeed(revision, outcome.objects, outcome.health);
       this.watchDrift(app, revision, objects);
       this.context.onSync?.(
@@ -257,6 +273,7 @@ export class ApplicationReconciler {
 
   private outOfSync(revision: string, health: HealthStatus): void {
     this.failures = 0;
+    this.driftConfirmed = true;
     const seen = [...this.drifted].map(([id, how]) => `${id} (${how})`);
     const shown = seen.length > 5 ? [...seen.slice(0, 5), `${seen.length - 5} more`] : seen;
     this.setStatus({
@@ -303,33 +320,69 @@ export class ApplicationReconciler {
     if (this.driftWatch?.revision === revision && this.driftWatch.spec === spec) return;
     void this.stopDriftWatch();
     this.drifted.clear();
+    const controller = new AbortController();
     const watch: NonNullable<ApplicationReconciler['driftWatch']> = {
       revision,
       spec,
+      controller,
       stop: target
-        .watchDrift(app, objects, (event) => {
-          if (event.error !== undefined) {
-            // The watch is broken: forget it, so the next sync starts a new one.
-            if (this.driftWatch === watch) void this.stopDriftWatch();
-            this.context.onDriftWatchError?.(this.current, event.error);
-            return;
-          }
-          this.drifted.set(event.id, event.reason);
-          this.context.onDrift?.(this.current, event);
-          void this.trigger('drift');
-        })
+        .watchDrift(
+          app,
+          objects,
+          (event) => {
+            // A replaced watch may still report what the new revision's own sync changed.
+            if (this.driftWatch !== watch) return;
+            if (event.error !== undefined) {
+              // The watch is broken: forget it, so the next sync starts a new one.
+              void this.stopDriftWatch();
+              this.context.onDriftWatchError?.(this.current, event.error);
+              return;
+            }
+            this.drifted.set(event.id, event.reason);
+            this.context.onDrift?.(this.current, event);
+            this.triggerForDrift(event.id);
+          },
+          controller.signal,
+        )
         .catch((err: unknown) => {
           if (this.driftWatch === watch) this.driftWatch = undefined;
-          if (!this.stopped) this.context.onDriftWatchError?.(this.current, toGitOpsError(err));
+          if (!this.stopped && !controller.signal.aborted)
+            this.context.onDriftWatchError?.(this.current, toGitOpsError(err));
           return undefined;
         }),
     };
     this.driftWatch = watch;
   }
 
+  /**
+   * A sync for drift: at once the first time, then, with self-heal on and the same object drifting
+   * again, after 2 s doubling up to 5 min (someone is fighting us); 5 quiet minutes reset it.
+   */
+  private triggerForDrift(id: string): void {
+    let wait = 0;
+    if (this.current.spec.policy.selfHeal) {
+      const now = Date.now();
+      const before = this.heals.get(id);
+      const count = before === undefined || now - before.last > 300_000 ? 0 : before.count;
+      this.heals.set(id, { count: count + 1, last: now });
+      wait = count === 0 ? 0 : Math.min(300_000, 2_000 * 2 ** (count - 1));
+    }
+    if (wait === 0) {
+      void this.trigger('drift');
+      return;
+    }
+    if (this.healTimer !== undefined) return;
+    this.healTimer = setTimeout(() => {
+      this.healTimer = undefined;
+      void this.trigger('drift');
+    }, wait);
+    this.healTimer.unref?.();
+  }
+
   private async stopDriftWatch(): Promise<void> {
     const watch = this.driftWatch;
     this.driftWatch = undefined;
+    watch?.controller.abort();
     const stop = await watch?.stop;
     await stop?.();
   }

@@ -55,6 +55,8 @@ export interface SyncTarget {
     app: Application,
     objects: readonly KubeObject[],
     onDrift: (event: DriftEvent) => void,
+    /** Ends the watch, also while it is still starting. */
+    signal?: AbortSignal,
   ): Promise<() => Promise<void>>;
 }
 

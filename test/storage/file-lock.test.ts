@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -82,13 +82,21 @@ describe('FileLocks', () => {
     expect(existsSync(lock)).toBe(true);
   });
 
-  it('takes a lock whose pid now belongs to a process started after it was taken', async () => {
+  it('takes a lock whose pid now belongs to another process than the one that took it', async () => {
     const dir = tempDir();
     const target = join(dir, 'a.yaml');
-    // This process is alive, but it started long after a lock taken a day ago: a reused pid.
-    writeFileSync(lockPathOf(dir, target), `${process.pid} ${hostname()} ${Date.now() - 86_400_000}\n`);
+    const ownStart = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[19]!;
+    // This process is alive, but the lock says its holder started at another time: a reused pid.
+    const otherStart = String(Number(ownStart) + 12345);
+    writeFileSync(lockPathOf(dir, target), `${process.pid} ${hostname()} ${Date.now()} ${otherStart}\n`);
     const locks = new FileLocks(dir, { timeoutMs: 2_000 });
     expect(await locks.withLock(target, 'a.yaml', async () => 'got it')).toBe('got it');
+    // With the holder's own start time the same lock is kept.
+    writeFileSync(lockPathOf(dir, target), `${process.pid} ${hostname()} ${Date.now()} ${ownStart}\n`);
+    const kept = await new FileLocks(dir, { timeoutMs: 150 })
+      .withLock(target, 'a.yaml', async () => 'stolen')
+      .catch((e: GitOpsError) => e.code);
+    expect(kept).toBe(ErrorCodes.Timeout);
   });
 
   it('judges a lock of another host by its age only', async () => {

@@ -12,6 +12,7 @@ import { KubeClient, loadKubeconfig } from '../../src/kube/index.js';
 import { toApplication } from '../../src/sync/application.js';
 import type { Application } from '../../src/sync/application.js';
 import { DestinationTargets } from '../../src/sync/destinations.js';
+import type { DestinationTargetsOptions } from '../../src/sync/destinations.js';
 import { EngineTarget } from '../../src/sync/engine-target.js';
 import { Operator } from '../../src/sync/operator.js';
 import type { OperatorEvent } from '../../src/sync/operator.js';
@@ -57,10 +58,13 @@ async function existsOn(where: 'remote' | 'local', args: string[]): Promise<bool
   return out.trim() !== '';
 }
 
-function newOperator(follow = false): { operator: Operator; targets: DestinationTargets } {
+function newOperator(
+  follow = false,
+  options: DestinationTargetsOptions = {},
+): { operator: Operator; targets: DestinationTargets } {
   const local = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
   h.targets.push(local);
-  const targets = new DestinationTargets(local);
+  const targets = new DestinationTargets(local, options);
   destinations.push(targets);
   const operator = new Operator({ target: targets, follow });
   h.operators.push(operator);
@@ -229,6 +233,42 @@ describe('applications deployed to another cluster (kubeconfig in a Secret)', ()
     expect(targets.remoteCount).toBe(1);
     await kubectlRemote(['delete', 'namespace', target, '--wait=false']);
   }, 180_000);
+
+  it('closes the client of a destination no application has used for a while', async () => {
+    const home = await testNamespace(h.cluster, 'op-dest-idle');
+    const target = `${home.name}-remote`;
+    const repo = await h.server.createRepo(`dest-idle-${home.name}`, {
+      files: {
+        'app/namespace.yaml': `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${target}\n`,
+        'app/a.yaml': configMap(target, 'a'),
+      },
+    });
+    await putSecret(home.name, 'first', { value: remoteKubeconfig });
+    // The same cluster under another Secret (another key): another destination.
+    await putSecret(home.name, 'second', { other: remoteKubeconfig });
+    const { operator, targets } = newOperator(false, { idleCloseMs: 200 });
+    operator.upsert(
+      remoteApp({ name: 'one', namespace: home.name, repoURL: repo.urls.git!, target, secret: 'first' }),
+    );
+    expect((await operator.trigger(`${home.name}/one`)).phase).toBe('Synced');
+    expect(targets.remoteCount).toBe(1);
+    await operator.remove(`${home.name}/one`);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    operator.upsert(
+      remoteApp({
+        name: 'two',
+        namespace: home.name,
+        repoURL: repo.urls.git!,
+        target,
+        secret: 'second',
+        key: 'other',
+      }),
+    );
+    expect((await operator.trigger(`${home.name}/two`)).phase).toBe('Synced');
+    // The first destination's client went with its last application; only the second is open.
+    expect(targets.remoteCount).toBe(1);
+    await kubectlRemote(['delete', 'namespace', target, '--wait=false']);
+  }, 120_000);
 
   it('refuses unusable destinations with a clear error, applies nothing, and never shows the Secret', async () => {
     const home = await testNamespace(h.cluster, 'op-dest-bad');

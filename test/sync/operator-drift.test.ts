@@ -3,6 +3,8 @@
  * dry-run), leaves the objects alone, tells it once as an Event, and clears it when the cluster
  * matches Git again; a restarted operator finds drift that happened while it was away.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 
 import { operatorMetrics } from '../../src/server/index.js';
@@ -13,7 +15,7 @@ import { Operator } from '../../src/sync/operator.js';
 import type { OperatorEvent } from '../../src/sync/operator.js';
 import { SyncEventRecorder } from '../../src/sync/sync-events.js';
 import { waitFor } from '../support/cache.js';
-import { serviceAccountToken, testNamespace } from '../support/cluster/index.js';
+import { kubeRequest, serviceAccountToken, testNamespace } from '../support/cluster/index.js';
 import { operatorHarness } from './operator-harness.js';
 
 const h = operatorHarness(['git']);
@@ -123,10 +125,13 @@ describe('drift without self-heal', () => {
     metrics.close();
   }, 120_000);
 
-  it('finds drift that happened while no operator was running', async () => {
+  it('finds drift that happened while no operator was running, and keeps it until the cluster matches', async () => {
     const home = await testNamespace(h.cluster, 'op-drift-restart');
     const repo = await h.server.createRepo(`drift-restart-${home.name}`, {
-      files: { 'app/cm.yaml': configMap(home.name, 'settings') },
+      files: {
+        'app/cm.yaml': configMap(home.name, 'settings'),
+        'app/gone.yaml': configMap(home.name, 'gone'),
+      },
     });
     const app = applicationFor({
       name: 'away',
@@ -135,17 +140,29 @@ describe('drift without self-heal', () => {
       paths: ['app'],
       interval: '1h',
     });
+    const key = `${home.name}/away`;
     const first = newOperator().operator;
     first.upsert(app);
     expect((await first.syncAll())[0]!.status.phase).toBe('Synced');
     await first.stop();
 
     await patch(home.name, 'edited-while-away');
-    const { operator } = newOperator();
+    await h.kubectl(['delete', 'configmap', 'gone', '-n', home.name]);
+    const { operator, events } = newOperator();
     operator.upsert(app);
     const [view] = await operator.syncAll('start');
     expect(view!.status.phase).toBe('OutOfSync');
     expect(await modeOf(home.name)).toBe('edited-while-away');
+    // The new watch's first list lacks the deleted object: that is drift too.
+    await waitFor(
+      'the deletion reported by the watch',
+      async () => events.some((e) => e.type === 'drift' && e.object === `/ConfigMap/${home.name}/gone`),
+      30_000,
+    );
+    // A later check must not take the still-drifted application for synced.
+    expect((await operator.trigger(key, 'timer')).phase).toBe('OutOfSync');
+    await patch(home.name, 'fast');
+    expect((await operator.trigger(key, 'timer')).phase).toBe('OutOfSync');
   }, 120_000);
 
   it('says so when it cannot watch (no RBAC for watch), and keeps syncing', async () => {
@@ -211,5 +228,86 @@ describe('drift without self-heal', () => {
     expect(failure.error.code).toBe('Forbidden');
     expect(operator.get(key)!.status.phase).toBe('Synced');
     target.client.close();
+  }, 120_000);
+
+  it('stops at once even while its drift watch cannot start (every list of the watched kind fails)', async () => {
+    const home = await testNamespace(h.cluster, 'op-drift-stop');
+    // A proxy in front of the real API server that, once the sync has applied its object, answers
+    // 503 to every cluster-wide list (the drift watch's first request), as an API whose backend is
+    // down does; everything else goes through.
+    let refused = 0;
+    let applied = false;
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const path = req.url ?? '/';
+        if (req.method === 'PATCH' && path.includes('/configmaps/settings')) applied = true;
+        if (applied && req.method === 'GET' && path.startsWith('/api/v1/configmaps')) {
+          refused++;
+          res.writeHead(503, { 'content-type': 'application/json' }).end('{"kind":"Status","code":503}');
+          return;
+        }
+        const body = chunks.length === 0 ? undefined : Buffer.concat(chunks).toString('utf8');
+        kubeRequest(h.cluster, req.method ?? 'GET', path, {
+          ...(body === undefined ? {} : { body }),
+          ...(req.headers['content-type'] === undefined ? {} : { contentType: req.headers['content-type'] }),
+        }).then(
+          (answer) =>
+            res
+              .writeHead(answer.status, { 'content-type': 'application/json' })
+              .end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body)),
+          () => res.writeHead(502).end(),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (proxy.address() as AddressInfo).port;
+      const kubeconfig = JSON.stringify({
+        apiVersion: 'v1',
+        clusters: [
+          { name: 'p', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } },
+        ],
+        users: [{ name: 'u', user: {} }],
+        contexts: [{ name: 'p', context: { cluster: 'p', user: 'u', namespace: home.name } }],
+        'current-context': 'p',
+      });
+      const client = new KubeClient(kubeconfigFromText(kubeconfig));
+      const target = new EngineTarget({ client });
+      const operator = new Operator({ target, follow: true });
+      const events: OperatorEvent[] = [];
+      operator.on((e) => events.push(e));
+      const repo = await h.server.createRepo(`drift-stop-${home.name}`, {
+        files: { 'app/cm.yaml': configMap(home.name, 'settings') },
+      });
+      const key = `${home.name}/stuck`;
+      operator.upsert(
+        applicationFor({
+          name: 'stuck',
+          namespace: home.name,
+          repoURL: repo.urls.git!,
+          paths: ['app'],
+          interval: '1h',
+        }),
+      );
+      operator.start();
+      await waitFor('the sync', async () => operator.get(key)?.status.phase === 'Synced', 30_000);
+      await waitFor('the watch to be refused', async () => refused > 0, 30_000);
+      const began = performance.now();
+      await Promise.race([
+        operator.stop(),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('stop() did not return within 10 s')), 10_000),
+        ),
+      ]);
+      expect(performance.now() - began).toBeLessThan(10_000);
+      // A watch that never started is no failure to report: it was stopped.
+      expect(events.filter((e) => e.type === 'drift-watch-failed')).toEqual([]);
+      client.close();
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   }, 120_000);
 });

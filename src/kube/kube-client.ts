@@ -58,6 +58,12 @@ export interface ListOptions {
   fieldSelector?: string;
   /** Page size; default 500. */
   limit?: number;
+  /**
+   * Hands each page over as it comes instead of collecting them (the result's items are then
+   * empty), so a list of 10,000 objects need not be held at once. If the continue token expires
+   * midway, the list starts again and pages come again from the first.
+   */
+  onPage?: (items: KubeObject[]) => void;
   signal?: AbortSignal;
 }
 
@@ -172,12 +178,32 @@ export class KubeClient {
 
   /** Like list, for a resource already mapped. */
   async listResource(info: ResourceInfo, options: ListOptions = {}): Promise<ObjectList> {
+    let items: KubeObject[] = [];
+    let resourceVersion = '';
+    for await (const page of this.listResourcePages(info, options)) {
+      // A restart (expired continue token) begins again from the first page.
+      if (page.first) items = [];
+      if (options.onPage !== undefined) options.onPage(page.items);
+      else items.push(...page.items);
+      resourceVersion = page.resourceVersion;
+    }
+    return { items, resourceVersion };
+  }
+
+  /**
+   * The pages of a list as they come, so a caller can work through 10,000 objects without
+   * holding them all. When the continue token expires midway the list starts again: a page then
+   * comes with `first` again, and earlier pages' objects come again.
+   */
+  async *listResourcePages(
+    info: ResourceInfo,
+    options: Omit<ListOptions, 'onPage'> = {},
+  ): AsyncGenerator<{ items: KubeObject[]; resourceVersion: string; first: boolean; last: boolean }> {
     const apiVersion = formatApiVersion(info);
     const path = resourcePath(info, info.namespaced ? (options.namespace ?? '') : '');
     for (let restart = 0; ; restart++) {
-      const items: KubeObject[] = [];
       let token: string | undefined;
-      let resourceVersion = '';
+      let first = true;
       try {
         do {
           const res = await this.rest.request<{
@@ -196,14 +222,18 @@ export class KubeClient {
             object: `${info.resource}.${info.group || 'core'}`,
             signal: options.signal,
           });
-          for (const item of res.body.items ?? []) {
-            // Items of built-in lists come without their type; put it back so each stands alone.
-            items.push({ ...item, apiVersion, kind: info.kind });
-          }
           token = res.body.metadata?.continue || undefined;
-          resourceVersion = res.body.metadata?.resourceVersion ?? resourceVersion;
+          // Items of built-in lists come without their type; put it back so each stands alone.
+          const items = (res.body.items ?? []).map((item) => ({ ...item, apiVersion, kind: info.kind }));
+          yield {
+            items,
+            resourceVersion: res.body.metadata?.resourceVersion ?? '',
+            first,
+            last: token === undefined,
+          };
+          first = false;
         } while (token !== undefined);
-        return { items, resourceVersion };
+        return;
       } catch (err) {
         // The continue token expired while paging: start again (a consistent list is needed).
         if (err instanceof GitOpsError && err.code === ErrorCodes.Gone && restart < 2) continue;

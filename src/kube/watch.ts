@@ -33,10 +33,34 @@ export interface WatchOptions {
 
 interface Known {
   resourceVersion: string;
+  /**
+   * The object's identity only (type, name, namespace, uid, labels): kept for every object for
+   * as long as the watch runs, so a watch of 10,000 objects does not hold 10,000 whole objects.
+   */
   object: KubeObject;
 }
 
-/** Events for one resource, until `signal` aborts. */
+/** What a relist's DELETED event carries: the identity of an object that is gone. */
+function identityOf(object: KubeObject): KubeObject {
+  const m = object.metadata ?? {};
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    metadata: {
+      ...(m.name === undefined ? {} : { name: m.name }),
+      ...(m.namespace === undefined ? {} : { namespace: m.namespace }),
+      ...(m.uid === undefined ? {} : { uid: m.uid }),
+      ...(m.resourceVersion === undefined ? {} : { resourceVersion: m.resourceVersion }),
+      ...(m.labels === undefined ? {} : { labels: m.labels }),
+    },
+  };
+}
+
+/**
+ * Events for one resource, until `signal` aborts. A DELETED found by a relist (the object went
+ * while the watch was broken) carries the object's identity only: type, name, namespace, uid,
+ * resourceVersion and labels.
+ */
 export async function* watchObjects(
   client: KubeClient,
   info: ResourceInfo,
@@ -53,12 +77,19 @@ export async function* watchObjects(
   while (!signal?.aborted) {
     try {
       if (needList) {
-        const list = await client.listResource(info, { ...options, signal });
-        const events = diffList(known, list.items.map(typed));
-        if (!firstList || options.sendInitialList !== false) yield* events;
+        // Page by page, so a list of 10,000 objects is never held at once; what was known and
+        // is in no page is gone.
+        const listed = new Set<string>();
+        for await (const page of client.listResourcePages(info, { ...options, signal })) {
+          if (page.first) listed.clear();
+          const events = diffPage(known, page.items.map(typed), listed);
+          if (!firstList || options.sendInitialList !== false) yield* events;
+          if (page.last) resourceVersion = page.resourceVersion;
+        }
+        const gone = removeUnlisted(known, listed);
+        if (!firstList || options.sendInitialList !== false) yield* gone;
         options.onRelist?.(firstList ? 'initial' : failures > 0 ? 'error' : 'gone');
         firstList = false;
-        resourceVersion = list.resourceVersion;
         needList = false;
       }
       const res = await client.rest.stream({
@@ -107,7 +138,7 @@ export async function* watchObjects(
             if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED') continue;
             const id = idOf(object);
             if (event.type === 'DELETED') known.delete(id);
-            else known.set(id, { resourceVersion: rv ?? '', object });
+            else known.set(id, { resourceVersion: rv ?? '', object: identityOf(object) });
             yield { type: event.type, object };
           }
           if (needList) break;
@@ -143,21 +174,26 @@ function idOf(object: KubeObject): string {
   return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
 }
 
-/** What changed between what we knew and a fresh list; updates `known`. */
-function diffList(known: Map<string, Known>, items: KubeObject[]): WatchEvent[] {
+/** What a page of a fresh list changes against what we knew; updates `known` and `listed`. */
+function diffPage(known: Map<string, Known>, items: KubeObject[], listed: Set<string>): WatchEvent[] {
   const events: WatchEvent[] = [];
-  const seen = new Set<string>();
   for (const object of items) {
     const id = idOf(object);
-    seen.add(id);
+    listed.add(id);
     const rv = object.metadata?.resourceVersion ?? '';
     const before = known.get(id);
     if (before === undefined) events.push({ type: 'ADDED', object });
     else if (before.resourceVersion !== rv) events.push({ type: 'MODIFIED', object });
-    known.set(id, { resourceVersion: rv, object });
+    known.set(id, { resourceVersion: rv, object: identityOf(object) });
   }
+  return events;
+}
+
+/** DELETED for what we knew and a complete fresh list did not hold; updates `known`. */
+function removeUnlisted(known: Map<string, Known>, listed: ReadonlySet<string>): WatchEvent[] {
+  const events: WatchEvent[] = [];
   for (const [id, entry] of known) {
-    if (!seen.has(id)) {
+    if (!listed.has(id)) {
       known.delete(id);
       events.push({ type: 'DELETED', object: entry.object });
     }

@@ -120,6 +120,20 @@ export class DriftWatcher {
     await Promise.all(ready);
   }
 
+  // One lookup per watch event: a map per plan, not a scan of 10,000 planned objects.
+  readonly #byId = new WeakMap<Plan, Map<string, PlannedObject>>();
+
+  #planned(id: string): PlannedObject | undefined {
+    const plan = this.#plan();
+    if (plan === undefined) return undefined;
+    let byId = this.#byId.get(plan);
+    if (byId === undefined) {
+      byId = new Map(plan.objects.map((p) => [p.id, p]));
+      this.#byId.set(plan, byId);
+    }
+    return byId.get(id);
+  }
+
   #plan(): Plan | undefined {
     return this.#options.plan ?? this.#engine.lastPlan(this.application);
   }
@@ -158,7 +172,7 @@ export class DriftWatcher {
   }
 
   async #check(live: KubeObject | undefined, id: string): Promise<void> {
-    const planned = this.#plan()?.objects.find((p) => p.id === id);
+    const planned = this.#planned(id);
     if (planned === undefined || this.#busy.has(id)) return;
     if (
       live !== undefined &&

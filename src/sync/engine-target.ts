@@ -55,6 +55,8 @@ export class EngineTarget implements SyncTarget {
   readonly engine: SyncEngine;
   readonly #ownsClient: boolean;
   readonly #inventoryNamespaceOf: (app: Application) => string;
+  /** Per application, the objects of the last sync the engine planned (its lastPlan's input). */
+  readonly #synced = new Map<string, readonly KubeObject[]>();
 
   constructor(options: EngineTargetOptions = {}) {
     this.#ownsClient = options.client === undefined;
@@ -101,6 +103,7 @@ export class EngineTarget implements SyncTarget {
       signal,
     });
     const error = failureOf(result);
+    if (!request.dryRun) this.#synced.set(application, request.objects);
     if (!request.dryRun && error === undefined) await this.#mark(app, request.revision, true, signal);
     return {
       objects: result.objects.map((o) => toObjectSyncResult(o, result.dryRun)),
@@ -151,18 +154,28 @@ export class EngineTarget implements SyncTarget {
       known.ids.push(entry.id);
       byType.set(type, known);
     }
-    const statuses: HealthStatus[] = [];
+    // Page by page, with only each object's health kept: 10,000 objects are never all in memory.
+    const statuses = new Map<string, HealthStatus>();
     await Promise.all(
       [...byType.values()].map(async ({ apiVersion, kind, ids }) => {
-        const list = await this.client.list(
+        const wanted = new Set(ids);
+        await this.client.list(
           { ...parseApiVersion(apiVersion), kind },
-          { labelSelector: `${APPLICATION_LABEL}=${application}`, signal },
+          {
+            labelSelector: `${APPLICATION_LABEL}=${application}`,
+            signal,
+            onPage: (items) => {
+              for (const o of items) {
+                const id = objectKeyToString(keyOf(o));
+                if (wanted.has(id)) statuses.set(id, assessHealth(o).status);
+              }
+            },
+          },
         );
-        const live = new Map(list.items.map((o) => [objectKeyToString(keyOf(o)), o]));
-        for (const id of ids) statuses.push(assessHealth(live.get(id)).status);
+        for (const id of ids) if (!statuses.has(id)) statuses.set(id, assessHealth(undefined).status);
       }),
     );
-    return worstHealth(statuses);
+    return worstHealth(statuses.values());
   }
 
   async appliedRevision(app: Application, signal?: AbortSignal): Promise<AppliedRevision | undefined> {
@@ -180,12 +193,17 @@ export class EngineTarget implements SyncTarget {
     signal?: AbortSignal,
   ): Promise<() => Promise<void>> {
     const application = engineApplicationName(app);
-    const plan = await this.engine.plan({
-      application,
-      objects,
-      defaultNamespace: app.spec.destination.namespace,
-      signal,
-    });
+    // The sync that just ran planned these very objects: reuse that plan rather than hold two.
+    const last = this.engine.lastPlan(application);
+    const plan =
+      last !== undefined && this.#synced.get(application) === objects
+        ? last
+        : await this.engine.plan({
+            application,
+            objects,
+            defaultNamespace: app.spec.destination.namespace,
+            signal,
+          });
     // Report only: healing goes through the reconciler, so it is one sync among the others.
     const watcher = new DriftWatcher(this.engine, application, {
       plan,

@@ -29,4 +29,18 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },
   },
+  {
+    // Every error of the library is a GitOpsError from the catalogue (src/runtime/errors.ts).
+    files: ['src/**/*.ts'],
+    ignores: ['src/runtime/errors.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Error']",
+          message: 'throw a GitOpsError (makeError.<Code> from runtime/errors.ts), not a plain Error',
+        },
+      ],
+    },
+  },
 );

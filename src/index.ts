@@ -1,7 +1,6 @@
 /**
- * libgitops: the library layers, re-exported. Each is also its own subpath (`libgitops/runtime`,
- * ...). The cluster and forge layers use names the storage layers use too (ListOptions,
- * PullRequestRequest, ...), so here they come as namespaces: `kube.KubeClient`, `forge.providerFor`.
+ * libgitops: the library layers, re-exported under their plain names (no two layers export the
+ * same name; a test keeps it so). Each is also its own subpath (`libgitops/runtime`, ...).
  */
 export * from './runtime/index.js';
 export * from './serializer/index.js';
@@ -9,5 +8,5 @@ export * from './filter/index.js';
 export * from './storage/index.js';
 export * from './git/index.js';
 export * from './gitstorage/index.js';
-export * as forge from './forge/index.js';
-export * as kube from './kube/index.js';
+export * from './forge/index.js';
+export * from './kube/index.js';

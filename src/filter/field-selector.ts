@@ -4,7 +4,8 @@
  * so any dotted path to a scalar may be selected on. A missing field reads as the empty string,
  * which is how `spec.nodeName=` selects unscheduled Pods.
  */
-import { ErrorCodes, GitOpsError, isPlainObject } from '../runtime/index.js';
+import { isPlainObject } from '../runtime/index.js';
+import { selectorError } from './selector-error.js';
 
 export interface FieldRequirement {
   /** Dotted path, e.g. `metadata.namespace`. */
@@ -66,18 +67,12 @@ function escapeValue(value: string): string {
   return value.replace(/[\\,=!]/g, (c) => `\\${c}`);
 }
 
-function selectorError(message: string, selector: string | undefined, column?: number): GitOpsError {
-  const details: Record<string, unknown> = { field: 'fieldSelector' };
-  if (selector !== undefined) details.selector = selector;
-  if (column !== undefined) details.column = column;
-  return new GitOpsError(ErrorCodes.BadRequest, message, { details });
-}
-
 const FIELD_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
 
 function checkField(field: string, selector: string | undefined, column?: number): void {
   if (!FIELD_PATH.test(field)) {
     throw selectorError(
+      'fieldSelector',
       `${JSON.stringify(field)} is not a field path like "metadata.name" or "status.phase"`,
       selector,
       column,
@@ -114,6 +109,7 @@ export function parseFieldSelector(text: string): FieldSelector {
     const m = /^([^=!]*?)\s*(==|!=|=)(.*)$/s.exec(term.text);
     if (m === null) {
       throw selectorError(
+        'fieldSelector',
         `field selector ${JSON.stringify(text)}: "${term.text}" at column ${term.at + 1} is not of the form ` +
           'field=value, field==value or field!=value',
         text,
@@ -130,6 +126,7 @@ export function parseFieldSelector(text: string): FieldSelector {
         const next = raw[i + 1];
         if (next === undefined || !'\\,=!'.includes(next)) {
           throw selectorError(
+            'fieldSelector',
             `field selector ${JSON.stringify(text)}: invalid escape "\\${next ?? ''}" in the value of ${field}`,
             text,
             term.at + 1,
@@ -139,6 +136,7 @@ export function parseFieldSelector(text: string): FieldSelector {
         i += 1;
       } else if (c === '=' || c === '!') {
         throw selectorError(
+          'fieldSelector',
           `field selector ${JSON.stringify(text)}: "${c}" in the value of ${field} must be escaped as "\\${c}"`,
           text,
           term.at + 1,

@@ -3,7 +3,8 @@
  * structured form of the API (`matchLabels` / `matchExpressions`). Both compile to one
  * LabelSelector, whose requirements all have to hold (AND), as in k8s.io/apimachinery/labels.
  */
-import { ErrorCodes, GitOpsError, labelValueProblem, qualifiedNameProblem } from '../runtime/index.js';
+import { labelValueProblem, qualifiedNameProblem } from '../runtime/index.js';
+import { selectorError } from './selector-error.js';
 
 export type LabelOperator = 'Equals' | 'NotEquals' | 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
 
@@ -103,28 +104,28 @@ function formatRequirement(r: LabelRequirement): string {
   }
 }
 
-function selectorError(message: string, selector: string | undefined, column?: number): GitOpsError {
-  const details: Record<string, unknown> = { field: 'labelSelector' };
-  if (selector !== undefined) details.selector = selector;
-  if (column !== undefined) details.column = column;
-  return new GitOpsError(ErrorCodes.BadRequest, message, { details });
-}
-
 function checkRequirement(r: LabelRequirement, selector: string | undefined, column?: number): void {
   const keyProblem = qualifiedNameProblem(r.key);
   if (keyProblem !== undefined) {
-    throw selectorError(`invalid label key ${JSON.stringify(r.key)}: ${keyProblem}`, selector, column);
+    throw selectorError(
+      'labelSelector',
+      `invalid label key ${JSON.stringify(r.key)}: ${keyProblem}`,
+      selector,
+      column,
+    );
   }
   const count = r.values.length;
   switch (r.operator) {
     case 'Equals':
     case 'NotEquals':
-      if (count !== 1) throw selectorError(`"${r.key}": exactly one value is needed`, selector, column);
+      if (count !== 1)
+        throw selectorError('labelSelector', `"${r.key}": exactly one value is needed`, selector, column);
       break;
     case 'In':
     case 'NotIn':
       if (count === 0) {
         throw selectorError(
+          'labelSelector',
           `"${r.key}": the set of values of "${r.operator === 'In' ? 'in' : 'notin'}" can't be empty`,
           selector,
           column,
@@ -133,12 +134,14 @@ function checkRequirement(r: LabelRequirement, selector: string | undefined, col
       break;
     case 'Exists':
     case 'DoesNotExist':
-      if (count !== 0) throw selectorError(`"${r.key}": exists checks take no values`, selector, column);
+      if (count !== 0)
+        throw selectorError('labelSelector', `"${r.key}": exists checks take no values`, selector, column);
       break;
     case 'Gt':
     case 'Lt':
       if (count !== 1 || !/^-?\d+$/.test(r.values[0] ?? '')) {
         throw selectorError(
+          'labelSelector',
           `"${r.key}": ${r.operator === 'Gt' ? '>' : '<'} needs one integer value, e.g. "${r.key}>3"`,
           selector,
           column,
@@ -150,6 +153,7 @@ function checkRequirement(r: LabelRequirement, selector: string | undefined, col
     const problem = labelValueProblem(value);
     if (problem !== undefined) {
       throw selectorError(
+        'labelSelector',
         `invalid value ${JSON.stringify(value)} for label "${r.key}": ${problem}`,
         selector,
         column,
@@ -205,6 +209,7 @@ export function parseLabelSelector(text: string): LabelSelector {
   const fail = (message: string, token?: Token): never => {
     const at = token?.at ?? text.length;
     throw selectorError(
+      'labelSelector',
       `label selector ${JSON.stringify(text)}: ${message} at column ${at + 1}`,
       text,
       at + 1,
@@ -298,6 +303,7 @@ export function labelSelectorFromSpec(spec: LabelSelectorSpec): LabelSelector {
     const { key, operator } = expression;
     if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(operator)) {
       throw selectorError(
+        'labelSelector',
         `matchExpressions: unknown operator ${JSON.stringify(operator)} for "${key}" (In, NotIn, Exists, DoesNotExist)`,
         undefined,
       );

@@ -3,7 +3,8 @@
  * list in, the kept part out, like a pipe), as composable values. Each filter carries a
  * description, so "find matched nothing" can say what was looked for.
  */
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { makeError } from '../runtime/index.js';
+import type { GitOpsError } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import { toFieldSelector } from './field-selector.js';
 import type { FieldSelector } from './field-selector.js';
@@ -20,7 +21,7 @@ export interface ObjectFilter {
 export type ListFilter = <T extends KubeObject>(objects: readonly T[]) => T[];
 
 function filterError(message: string, field: string): GitOpsError {
-  return new GitOpsError(ErrorCodes.BadRequest, message, { details: { field } });
+  return makeError.BadRequest(message, { field });
 }
 
 /** Objects named `name`, or whose name starts with it when `prefix` is set. */

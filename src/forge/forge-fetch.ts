@@ -3,7 +3,7 @@
  * for rate limits, 5xx answers and lost connections. It never sees a token outside the headers
  * it forwards, so nothing it reports can leak one.
  */
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, abortedError, sleep } from '../runtime/index.js';
 import type { RetryOptions } from './retry-policy.js';
 import { backoffDelayMs, DEFAULT_RETRY, isTransientStatus, serverRequestedDelayMs } from './retry-policy.js';
 
@@ -31,25 +31,6 @@ export interface ForgeFetchOptions {
 }
 
 export type ForgeFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
-
-function abortError(signal: AbortSignal): GitOpsError {
-  return new GitOpsError(ErrorCodes.Aborted, 'the forge request was aborted', { cause: signal.reason });
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal as AbortSignal));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** A body that can be sent again unchanged. */
 function replayable(body: RequestInit['body']): boolean {
@@ -92,7 +73,7 @@ export function createForgeFetch(options: ForgeFetchOptions = {}): ForgeFetch {
     const canRetry = replayable(init.body) && !(input instanceof Request && input.body !== null);
 
     for (let attempt = 0; ; attempt++) {
-      if (callerSignal?.aborted) throw abortError(callerSignal);
+      if (callerSignal?.aborted) throw abortedError(callerSignal, 'the forge request');
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
       const last = !canRetry || attempt >= retries;
@@ -100,7 +81,7 @@ export function createForgeFetch(options: ForgeFetchOptions = {}): ForgeFetch {
       try {
         response = await underlying(input instanceof Request ? input.clone() : input, { ...init, signal });
       } catch (err) {
-        if (callerSignal?.aborted) throw abortError(callerSignal);
+        if (callerSignal?.aborted) throw abortedError(callerSignal, 'the forge request');
         // A create that timed out or lost its connection may have been done: never send it twice.
         const mayHaveActed = !IDEMPOTENT.has(method) && !neverReachedServer(err);
         if (last || mayHaveActed) {
@@ -121,7 +102,7 @@ export function createForgeFetch(options: ForgeFetchOptions = {}): ForgeFetch {
           url: withoutQuery(url),
           serverRequested: false,
         });
-        await sleep(delayMs, callerSignal);
+        await sleep(delayMs, callerSignal, 'the forge request');
         continue;
       }
       if (response.ok || last || !isTransientStatus(response.status, response.headers)) return response;
@@ -142,7 +123,7 @@ export function createForgeFetch(options: ForgeFetchOptions = {}): ForgeFetch {
         status: response.status,
         serverRequested: requested !== undefined,
       });
-      await sleep(delayMs, callerSignal);
+      await sleep(delayMs, callerSignal, 'the forge request');
     }
   };
 }

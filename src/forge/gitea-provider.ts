@@ -5,7 +5,7 @@
  * A draft is a `WIP: ` title, which is how Gitea marks work in progress.
  */
 import { createHash } from 'node:crypto';
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, pause } from '../runtime/index.js';
 import type { ForgeOperation } from './forge-error.js';
 import { GiteaClient, pathSegment } from './gitea-client.js';
 import type { ProviderConfig } from './provider-config.js';
@@ -18,7 +18,7 @@ import type {
   PullRequestRequest,
 } from './pull-request.js';
 import type { AutoMergeAttempt, OpenPlan } from './pull-request-flow.js';
-import { backoffMs, pause, PullRequestFlow } from './pull-request-flow.js';
+import { backoffMs, PullRequestFlow } from './pull-request-flow.js';
 import type { RepositoryRef } from './repository-ref.js';
 
 interface GiteaBranch {

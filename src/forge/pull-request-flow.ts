@@ -4,7 +4,7 @@
  * Keeping the order in one place keeps the promises alike: ids are looked up before anything
  * is created, and a merge that is already done counts as success.
  */
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, backoffDelay, pause } from '../runtime/index.js';
 import type { ForgeOperation } from './forge-error.js';
 import { FORGE_NAMES } from './forge-error.js';
 import type { ProviderConfig, ProviderContext } from './provider-config.js';
@@ -28,17 +28,9 @@ import type {
 } from './pull-request.js';
 import type { RepositoryRef } from './repository-ref.js';
 
-/** Waits, but wakes at once when the caller gives up. */
-export function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
-}
-
 /** Doubling waits from `firstMs`, capped at 4 s, for the forges that need a moment before a merge. */
 export function backoffMs(firstMs: number, attempt: number): number {
-  return Math.min(4000, firstMs * 2 ** (attempt - 1));
+  return backoffDelay(attempt - 1, { initialMs: firstMs, maxMs: 4000 });
 }
 
 /** What opening a pull request needs, its ids looked up before anything is created. */

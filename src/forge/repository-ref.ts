@@ -4,7 +4,7 @@
  * and a path, so a webhook's URLs and a configured name can be compared.
  */
 import { redactUrl } from '../git/index.js';
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, invalidField } from '../runtime/index.js';
 
 export interface RepositoryRef {
   /** `owner/name`, or `group/subgroup/name` on GitLab; never with `.git`. */
@@ -22,10 +22,6 @@ export interface RepositoryRef {
 const SEGMENT = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*$/;
 const MAX_SEGMENTS = 21;
 
-function invalid(message: string, field: string): GitOpsError {
-  return new GitOpsError(ErrorCodes.Invalid, message, { details: { field } });
-}
-
 /** What may be shown of caller text: short, without anything that looks like credentials. */
 function shown(value: string): string {
   const safe = redactUrl(value);
@@ -41,11 +37,17 @@ function splitPath(
   if (path.endsWith('.git')) path = path.slice(0, -4);
   const segments = path.split('/');
   if (segments.length < 2 || segments.length > MAX_SEGMENTS) {
-    throw invalid(`${field} ${shown(input)} must name an owner and a repository, as in "owner/name"`, field);
+    throw invalidField(
+      `${field} ${shown(input)} must name an owner and a repository, as in "owner/name"`,
+      field,
+    );
   }
   for (const segment of segments) {
     if (!SEGMENT.test(segment) || segment === '.' || segment === '..' || segment.endsWith('.')) {
-      throw invalid(`${field} ${shown(input)} has an invalid path segment ${JSON.stringify(segment)}`, field);
+      throw invalidField(
+        `${field} ${shown(input)} has an invalid path segment ${JSON.stringify(segment)}`,
+        field,
+      );
     }
   }
   const name = segments[segments.length - 1] ?? '';
@@ -66,9 +68,9 @@ function decodePath(pathname: string, input: string, field: string): string {
 /** Parses a repository name or clone URL; throws Invalid with the reason. */
 export function parseRepositoryRef(input: string, field = 'repository'): RepositoryRef {
   const text = input.trim();
-  if (text === '') throw invalid(`${field} is empty`, field);
+  if (text === '') throw invalidField(`${field} is empty`, field);
   if ([...text].some((c) => c.charCodeAt(0) < 0x21 || c.charCodeAt(0) === 0x7f)) {
-    throw invalid(`${field} contains white space or a control character`, field);
+    throw invalidField(`${field} contains white space or a control character`, field);
   }
 
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(text)?.[1]?.toLowerCase();
@@ -81,17 +83,17 @@ export function parseRepositoryRef(input: string, field = 'repository'): Reposit
     }
     const web = scheme === 'http' || scheme === 'https';
     if (!web && scheme !== 'ssh' && scheme !== 'git') {
-      throw invalid(`${field} uses the unsupported scheme "${scheme}"; give an https or ssh URL`, field);
+      throw invalidField(`${field} uses the unsupported scheme "${scheme}"; give an https or ssh URL`, field);
     }
     // A user in an https URL is how tokens get pasted into remotes; refuse rather than keep it.
     if (url.password !== '' || (web && url.username !== '')) {
-      throw invalid(
+      throw invalidField(
         `${field} carries credentials in its URL; remove them and pass the token as options.token or through the environment`,
         field,
       );
     }
     const host = url.hostname.toLowerCase();
-    if (host === '') throw invalid(`${field} ${shown(text)} has no host`, field);
+    if (host === '') throw invalidField(`${field} ${shown(text)} has no host`, field);
     const parts = splitPath(decodePath(url.pathname, text, field), text, field);
     const webOrigin = web ? `${scheme}://${url.host.toLowerCase()}` : `https://${host}`;
     return { ...parts, host, webOrigin };

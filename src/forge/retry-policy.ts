@@ -3,6 +3,7 @@
  * (Retry-After, or a reset time when no requests remain); other transient failures back off
  * exponentially with jitter, so many clients that failed together do not retry together.
  */
+import { backoffDelay } from '../runtime/index.js';
 
 export interface RetryOptions {
   /** Further attempts after the first; default 4. */
@@ -59,9 +60,10 @@ export function isTransientStatus(status: number, headers: Headers): boolean {
 
 /** Exponential backoff with "equal jitter": half fixed, half random, capped. */
 export function backoffDelayMs(attempt: number, options: RetryOptions = {}): number {
-  const min = options.minDelayMs ?? DEFAULT_RETRY.minDelayMs;
-  const max = options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs;
-  const random = options.random ?? Math.random;
-  const ceiling = Math.min(max, min * 2 ** attempt);
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+  return backoffDelay(attempt, {
+    initialMs: options.minDelayMs ?? DEFAULT_RETRY.minDelayMs,
+    maxMs: options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+    jitter: 'equal',
+    ...(options.random === undefined ? {} : { random: options.random }),
+  });
 }

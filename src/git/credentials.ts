@@ -14,7 +14,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, invalidField } from '../runtime/index.js';
 import type { ParsedRemoteUrl } from './validate.js';
 
 export interface SshCredentials {
@@ -54,10 +54,6 @@ const CREDENTIAL_HELPER =
 
 const NONE: PreparedCredentials = { env: {}, secrets: [], dispose: async () => {} };
 
-function credentialError(message: string, field: string): GitOpsError {
-  return new GitOpsError(ErrorCodes.Invalid, message, { details: { field } });
-}
-
 /** Quotes a value for the POSIX shell that git runs GIT_SSH_COMMAND with. */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
@@ -84,7 +80,7 @@ export async function prepareCredentials(
   if (credentials === undefined || credentials.type === 'none') return NONE;
   if (credentials.type === 'https') return prepareHttps(credentials, remote);
   if (credentials.type === 'ssh') return prepareSsh(credentials, remote);
-  throw credentialError(`unknown credentials type`, 'credentials.type');
+  throw invalidField(`unknown credentials type`, 'credentials.type');
 }
 
 function prepareHttps(
@@ -92,15 +88,15 @@ function prepareHttps(
   remote: ParsedRemoteUrl | undefined,
 ): PreparedCredentials {
   if (remote === undefined || remote.origin === undefined) {
-    throw credentialError('HTTPS credentials need an http(s) remote URL', 'credentials');
+    throw invalidField('HTTPS credentials need an http(s) remote URL', 'credentials');
   }
   const secret = 'token' in credentials ? credentials.token : credentials.password;
   const username = credentials.username ?? DEFAULT_TOKEN_USER;
   if (secret === '' || /[\0\n\r]/.test(secret)) {
-    throw credentialError('the HTTPS token or password is empty or contains a line break', 'credentials');
+    throw invalidField('the HTTPS token or password is empty or contains a line break', 'credentials');
   }
   if (username === '' || /[\0\n\r]/.test(username)) {
-    throw credentialError('the HTTPS username is empty or contains a line break', 'credentials.username');
+    throw invalidField('the HTTPS username is empty or contains a line break', 'credentials.username');
   }
   return {
     env: {
@@ -123,19 +119,19 @@ async function prepareSsh(
   remote: ParsedRemoteUrl | undefined,
 ): Promise<PreparedCredentials> {
   if (remote !== undefined && remote.kind !== 'ssh') {
-    throw credentialError(`SSH credentials were given for a ${remote.kind} remote`, 'credentials');
+    throw invalidField(`SSH credentials were given for a ${remote.kind} remote`, 'credentials');
   }
   if ((credentials.privateKey === undefined) === (credentials.privateKeyFile === undefined)) {
-    throw credentialError('SSH credentials need exactly one of privateKey or privateKeyFile', 'credentials');
+    throw invalidField('SSH credentials need exactly one of privateKey or privateKeyFile', 'credentials');
   }
   if ((credentials.knownHosts === undefined) === (credentials.knownHostsFile === undefined)) {
-    throw credentialError(
+    throw invalidField(
       'SSH credentials need exactly one of knownHosts or knownHostsFile; unknown hosts are never trusted',
       'credentials',
     );
   }
   if (credentials.user !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(credentials.user)) {
-    throw credentialError(
+    throw invalidField(
       'the SSH user name may only contain letters, digits, ".", "_" and "-"',
       'credentials.user',
     );

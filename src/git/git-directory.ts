@@ -12,10 +12,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
+import { ErrorCodes, EventHub, GitOpsError, backoffDelay, toGitOpsError } from '../runtime/index.js';
 import { clone } from './clone.js';
 import type { Credentials } from './credentials.js';
-import { EventHub } from './event-hub.js';
 import { Git } from './git.js';
 import type { FileChange, TreeEntry } from './git.js';
 import { assertBranchName, assertFilter, parseRemoteUrl, redactUrl } from './validate.js';
@@ -366,15 +365,12 @@ export class GitDirectory {
 
   /** The next wait: the interval, doubled per consecutive failure up to maxBackoff, with jitter. */
   nextDelay(): number {
-    const base =
-      this.failures === 0
-        ? this.interval
-        : Math.min(
-            Math.max(this.maxBackoff, this.interval),
-            this.interval * 2 ** Math.min(this.failures, 30),
-          );
-    const factor = 1 + this.jitter * (2 * Math.random() - 1);
-    return Math.max(0, Math.round(base * factor));
+    return backoffDelay(this.failures, {
+      initialMs: this.interval,
+      // After a failure the wait doubles, up to maxBackoff (never below the interval itself).
+      maxMs: this.failures === 0 ? this.interval : Math.max(this.maxBackoff, this.interval),
+      jitter: this.jitter,
+    });
   }
 
   private schedule(): void {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
 
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, abortedError } from '../runtime/index.js';
 import { classifyGitFailure } from './git-error.js';
 
 /** Options every invocation of git takes. */
@@ -85,10 +85,7 @@ export function gitEnvironment(
 }
 
 function abortError(command: string, signal: AbortSignal): GitOpsError {
-  return new GitOpsError(ErrorCodes.Aborted, `git ${command} was aborted`, {
-    details: { command: `git ${command}` },
-    cause: signal.reason,
-  });
+  return abortedError(signal, `git ${command}`).withDetails({ command: `git ${command}` });
 }
 
 /** Starts git with `args`; the caller owns the child. Used for long-lived processes. */

@@ -33,7 +33,6 @@ export { scrubSecrets, secretsOf } from './credentials.js';
 export type { Credentials, HttpsCredentials, SshCredentials } from './credentials.js';
 export { ObjectReader } from './object-reader.js';
 export type { GitObject, ObjectType } from './object-reader.js';
-export { EventHub } from './event-hub.js';
 export { runGit } from './git-process.js';
 export type { GitRunOptions, GitRunResult } from './git-process.js';
 export {

@@ -5,17 +5,13 @@
  */
 import { isAbsolute } from 'node:path';
 
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { invalidField } from '../runtime/index.js';
 
 export type CommitSigning =
   /** An SSH key: git signs with `ssh-keygen -Y sign` using this private key file. */
   | { format: 'ssh'; keyFile: string }
   /** A GPG key by id, fingerprint or e-mail, from `gnupgHome` (default: GnuPG's own). */
   | { format: 'openpgp'; keyId: string; gnupgHome?: string };
-
-function invalid(message: string, field: string): GitOpsError {
-  return new GitOpsError(ErrorCodes.Invalid, message, { details: { field } });
-}
 
 /** Checks signing options early, so a bad one fails before a transaction starts. */
 export function checkSigning(signing: CommitSigning): CommitSigning {
@@ -25,20 +21,26 @@ export function checkSigning(signing: CommitSigning): CommitSigning {
       !isAbsolute(signing.keyFile) ||
       /[\0\n\r]/.test(signing.keyFile)
     ) {
-      throw invalid('signing.keyFile must be the absolute path of an SSH private key', 'signing.keyFile');
+      throw invalidField(
+        'signing.keyFile must be the absolute path of an SSH private key',
+        'signing.keyFile',
+      );
     }
     return signing;
   }
   if (signing.format === 'openpgp') {
     if (typeof signing.keyId !== 'string' || !/^[A-Za-z0-9@._+][A-Za-z0-9@._+ <>-]*$/.test(signing.keyId)) {
-      throw invalid('signing.keyId must be a GPG key id, fingerprint or e-mail address', 'signing.keyId');
+      throw invalidField(
+        'signing.keyId must be a GPG key id, fingerprint or e-mail address',
+        'signing.keyId',
+      );
     }
     if (signing.gnupgHome !== undefined && !isAbsolute(signing.gnupgHome)) {
-      throw invalid('signing.gnupgHome must be an absolute path', 'signing.gnupgHome');
+      throw invalidField('signing.gnupgHome must be an absolute path', 'signing.gnupgHome');
     }
     return signing;
   }
-  throw invalid('signing.format must be "ssh" or "openpgp"', 'signing.format');
+  throw invalidField('signing.format must be "ssh" or "openpgp"', 'signing.format');
 }
 
 /** The environment that makes a git commit (or cherry-pick) sign its commit. */

@@ -9,10 +9,11 @@
 import { join } from 'node:path';
 
 import type { ListOptions } from '../filter/index.js';
-import { EventHub, GitDirectory, normalizeRepoPath } from '../git/index.js';
+import { GitDirectory, normalizeRepoPath } from '../git/index.js';
 import type { CommitInfo, GitDirectoryOptions, GitDirectoryState, RevisionEvent } from '../git/index.js';
 import {
   ErrorCodes,
+  EventHub,
   GitOpsError,
   keyOf,
   objectKeyToString,
@@ -20,7 +21,7 @@ import {
   toGitOpsError,
 } from '../runtime/index.js';
 import type { KubeObject, ObjectKey, Scheme } from '../runtime/index.js';
-import { FileSystemRawStorage, ManifestDirectory, ObjectStorage } from '../storage/index.js';
+import { FileSystemRawStorage, ManifestDirectory, ObjectStorage, StorageEventHub } from '../storage/index.js';
 import type {
   GetOptions,
   Layout,
@@ -36,7 +37,6 @@ import { checkSigning } from './commit-signing.js';
 import type { CommitSigning } from './commit-signing.js';
 import { GitTreeRawStorage } from './git-tree-raw-storage.js';
 import type { PullRequestOpener } from './pull-request.js';
-import { StorageEventHub } from './storage-event-hub.js';
 import { checkSignatureOption } from './transaction.js';
 import type {
   Signature,

@@ -30,6 +30,6 @@ export type {
   TransactionOutcome,
   TransactionResult,
 } from './transaction.js';
-export type { PullRequestOpener, PullRequestRef, PullRequestRequest } from './pull-request.js';
+export type { PullRequestOpener, OpenedPullRequest, TransactionPullRequest } from './pull-request.js';
 export type { CommitSigning } from './commit-signing.js';
 export { DEFAULT_BRANCH_PREFIX, transactionBranchName } from './branch-name.js';

@@ -4,7 +4,7 @@
  * Gitea) fit this shape; gitstorage never imports them, so it stays below forge/.
  */
 
-export interface PullRequestRequest {
+export interface TransactionPullRequest {
   /** The remote the branch was pushed to, without credentials (a URL or a path). */
   repository: string;
   /** The branch the transaction pushed. */
@@ -25,12 +25,12 @@ export interface PullRequestRequest {
 }
 
 /** The pull request that was opened or found. */
-export interface PullRequestRef {
+export interface OpenedPullRequest {
   url: string;
   number: number;
 }
 
 export interface PullRequestOpener {
   /** Opens a pull request for `request.head`, or returns the open one for that branch. */
-  createOrFind(request: PullRequestRequest, signal?: AbortSignal): Promise<PullRequestRef>;
+  createOrFind(request: TransactionPullRequest, signal?: AbortSignal): Promise<OpenedPullRequest>;
 }

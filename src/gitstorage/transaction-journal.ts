@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, makeError } from '../runtime/index.js';
 
 export type JournalPhase =
   /** The private folder may exist; nothing was pushed. */
@@ -84,7 +84,7 @@ export class TransactionJournal {
       try {
         const parsed = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as JournalEntry;
         if (typeof parsed.id !== 'string' || typeof parsed.worktree !== 'string')
-          throw new Error('not an entry');
+          throw makeError.Invalid('not a journal entry');
         entries.push(parsed);
       } catch {
         unreadable.push(name.slice(0, -'.json'.length));

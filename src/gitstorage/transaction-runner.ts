@@ -12,7 +12,7 @@ import { join } from 'node:path';
 
 import type { GitDirectory, Git } from '../git/index.js';
 import { redactUrl } from '../git/index.js';
-import { ErrorCodes, GitOpsError, isGitOpsError, toGitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, abortedError, isGitOpsError, toGitOpsError } from '../runtime/index.js';
 import { ObjectStorage } from '../storage/index.js';
 import type { ObjectStorageOptions, RawStorage } from '../storage/index.js';
 import { DEFAULT_BRANCH_PREFIX, transactionBranchName, transactionId } from './branch-name.js';
@@ -21,7 +21,7 @@ import type { CommitIdentityEnv } from './commit-builder.js';
 import { signingEnvironment } from './commit-signing.js';
 import type { CommitSigning } from './commit-signing.js';
 import { OverlayRawStorage } from './overlay-raw-storage.js';
-import type { PullRequestOpener, PullRequestRef } from './pull-request.js';
+import type { PullRequestOpener, OpenedPullRequest } from './pull-request.js';
 import { checkTransactionResult, commitMessage } from './transaction.js';
 import type {
   Signature,
@@ -115,7 +115,7 @@ export class TransactionRunner {
     const signal = options.signal
       ? AbortSignal.any([options.signal, this.lifetime.signal])
       : this.lifetime.signal;
-    if (signal.aborted) throw aborted('the transaction was aborted before it started', signal);
+    if (signal.aborted) throw abortedError(signal, 'the transaction (before it started)');
     const target = options.target ?? 'branch';
     if (target !== 'branch' && target !== 'main') {
       throw new GitOpsError(ErrorCodes.Invalid, 'target must be "branch" or "main"', {
@@ -156,7 +156,7 @@ export class TransactionRunner {
         await mkdir(scratch, { recursive: true });
         const context: TransactionContext = { id, branch, base, signal };
         const { result, files } = await this.runFunction(fn, base, scratch, context);
-        if (signal.aborted) throw aborted('the transaction was aborted', signal);
+        if (signal.aborted) throw abortedError(signal, 'the transaction');
         const changes = result === undefined ? [] : await files.changes();
         if (result === undefined || changes.length === 0) {
           await this.undo(entry);
@@ -174,7 +174,7 @@ export class TransactionRunner {
         });
         const changedPaths = changes.map((c) => c.repoPath);
         let attempts = 1;
-        let pullRequest: PullRequestRef | undefined;
+        let pullRequest: OpenedPullRequest | undefined;
         if (target === 'branch') {
           entry = { ...entry, phase: 'pushing', commit };
           await this.journal.write(entry);
@@ -332,7 +332,7 @@ export class TransactionRunner {
     branch: string,
     result: TransactionResult,
     signal: AbortSignal,
-  ): Promise<PullRequestRef> {
+  ): Promise<OpenedPullRequest> {
     const opener = this.options.pullRequests as PullRequestOpener;
     const spec = result.pullRequest === true ? {} : (result.pullRequest ?? {});
     try {
@@ -420,10 +420,6 @@ export class TransactionRunner {
     this.lifetime.abort();
     await Promise.allSettled([...this.running]);
   }
-}
-
-function aborted(message: string, signal: AbortSignal): GitOpsError {
-  return new GitOpsError(ErrorCodes.Aborted, message, { cause: signal.reason });
 }
 
 /** The transaction's error, saying that it was undone (or what could not be). */

@@ -3,8 +3,8 @@
  * or a commit that should become a pull request), and what happened in the end. The Go
  * library's CommitResult / PullRequestResult, as plain data checked before anything is pushed.
  */
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
-import type { PullRequestRef } from './pull-request.js';
+import { invalidField } from '../runtime/index.js';
+import type { OpenedPullRequest } from './pull-request.js';
 
 /** A person or bot as git records it. */
 export interface Signature {
@@ -76,7 +76,7 @@ export interface TransactionOutcome {
   readonly changedPaths: readonly string[];
   /** Pushes tried (more than one when main moved and the commit was rebased). */
   readonly attempts: number;
-  readonly pullRequest?: PullRequestRef;
+  readonly pullRequest?: OpenedPullRequest;
 }
 
 /** The function a transaction runs; returning nothing (or null) aborts without a commit. */
@@ -85,19 +85,16 @@ export type TransactionFunction<S> = (
   context: TransactionContext,
 ) => Promise<TransactionResult | null | undefined> | TransactionResult | null | undefined;
 
-function invalid(message: string, field: string): GitOpsError {
-  return new GitOpsError(ErrorCodes.Invalid, message, { details: { field } });
-}
-
 function checkSignature(value: unknown, field: string): void {
-  if (typeof value !== 'object' || value === null) throw invalid(`${field} must be { name, email }`, field);
+  if (typeof value !== 'object' || value === null)
+    throw invalidField(`${field} must be { name, email }`, field);
   const { name, email } = value as Record<string, unknown>;
   for (const [part, text] of [
     ['name', name],
     ['email', email],
   ] as const) {
     if (typeof text !== 'string' || text.trim() === '' || /[<>\0\n\r]/.test(text)) {
-      throw invalid(
+      throw invalidField(
         `${field}.${part} must be a non-empty string without <, > or a line break`,
         `${field}.${part}`,
       );
@@ -108,7 +105,7 @@ function checkSignature(value: unknown, field: string): void {
 function checkStrings(value: unknown, field: string): void {
   if (value === undefined) return;
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.trim() !== '')) {
-    throw invalid(`${field} must be a list of non-empty strings`, field);
+    throw invalidField(`${field} must be a list of non-empty strings`, field);
   }
 }
 
@@ -118,32 +115,32 @@ function checkStrings(value: unknown, field: string): void {
  */
 export function checkTransactionResult(result: unknown): TransactionResult {
   if (typeof result !== 'object' || result === null || Array.isArray(result)) {
-    throw invalid(
+    throw invalidField(
       'the transaction function must return { title, description?, author?, pullRequest? }',
       'result',
     );
   }
   const r = result as Record<string, unknown>;
   if (typeof r.title !== 'string' || r.title.trim() === '') {
-    throw invalid(
+    throw invalidField(
       'the transaction result needs a title (the first line of the commit message)',
       'result.title',
     );
   }
   if (/[\n\r]/.test(r.title)) {
-    throw invalid(
+    throw invalidField(
       'the title is the first line of the commit message; put the rest in description',
       'result.title',
     );
   }
   if (r.description !== undefined && typeof r.description !== 'string') {
-    throw invalid('result.description must be a string', 'result.description');
+    throw invalidField('result.description must be a string', 'result.description');
   }
   if (r.author !== undefined) checkSignature(r.author, 'result.author');
   const pr = r.pullRequest;
   if (pr !== undefined && pr !== true) {
     if (typeof pr !== 'object' || pr === null || Array.isArray(pr)) {
-      throw invalid(
+      throw invalidField(
         'result.pullRequest must be true or { labels, assignees, milestone, ... }',
         'result.pullRequest',
       );
@@ -152,11 +149,14 @@ export function checkTransactionResult(result: unknown): TransactionResult {
     checkStrings(p.labels, 'result.pullRequest.labels');
     checkStrings(p.assignees, 'result.pullRequest.assignees');
     if (p.milestone !== undefined && (typeof p.milestone !== 'string' || p.milestone.trim() === '')) {
-      throw invalid('result.pullRequest.milestone must be a milestone name', 'result.pullRequest.milestone');
+      throw invalidField(
+        'result.pullRequest.milestone must be a milestone name',
+        'result.pullRequest.milestone',
+      );
     }
     for (const flag of ['draft', 'autoMerge', 'deleteBranchAfterMerge'] as const) {
       if (p[flag] !== undefined && typeof p[flag] !== 'boolean') {
-        throw invalid(`result.pullRequest.${flag} must be true or false`, `result.pullRequest.${flag}`);
+        throw invalidField(`result.pullRequest.${flag} must be true or false`, `result.pullRequest.${flag}`);
       }
     }
   }

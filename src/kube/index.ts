@@ -28,12 +28,12 @@ export { RestMapper } from './discovery.js';
 export type {
   ApplyOptions,
   ApplyResult,
-  DeleteOptions,
+  KubeDeleteOptions,
   KubeClientOptions,
-  ListOptions,
+  KubeListOptions,
   ObjectList,
   ObjectRef,
 } from './kube-client.js';
 export { DEFAULT_FIELD_MANAGER, KubeClient, resourcePath } from './kube-client.js';
-export type { WatchEvent, WatchEventType, WatchOptions } from './watch.js';
+export type { WatchEvent, WatchEventType, KubeWatchOptions } from './watch.js';
 export { watchObjects } from './watch.js';

@@ -52,7 +52,7 @@ export interface ApplyResult {
   created: boolean;
 }
 
-export interface ListOptions {
+export interface KubeListOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
@@ -72,7 +72,7 @@ export interface ObjectList {
   resourceVersion: string;
 }
 
-export interface DeleteOptions {
+export interface KubeDeleteOptions {
   propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
   /** Delete only if the object is still this one (uid) and, optionally, unchanged. */
   preconditions?: { uid?: string; resourceVersion?: string };
@@ -171,13 +171,13 @@ export class KubeClient {
   }
 
   /** Every object of a kind (in a namespace, or all), reading page after page. */
-  async list(gvk: GroupVersionKind, options: ListOptions = {}): Promise<ObjectList> {
+  async list(gvk: GroupVersionKind, options: KubeListOptions = {}): Promise<ObjectList> {
     const info = await this.mapper.resourceFor(gvk, options.signal);
     return this.listResource(info, options);
   }
 
   /** Like list, for a resource already mapped. */
-  async listResource(info: ResourceInfo, options: ListOptions = {}): Promise<ObjectList> {
+  async listResource(info: ResourceInfo, options: KubeListOptions = {}): Promise<ObjectList> {
     let items: KubeObject[] = [];
     let resourceVersion = '';
     for await (const page of this.listResourcePages(info, options)) {
@@ -197,7 +197,7 @@ export class KubeClient {
    */
   async *listResourcePages(
     info: ResourceInfo,
-    options: Omit<ListOptions, 'onPage'> = {},
+    options: Omit<KubeListOptions, 'onPage'> = {},
   ): AsyncGenerator<{ items: KubeObject[]; resourceVersion: string; first: boolean; last: boolean }> {
     const apiVersion = formatApiVersion(info);
     const path = resourcePath(info, info.namespaced ? (options.namespace ?? '') : '');
@@ -243,7 +243,7 @@ export class KubeClient {
   }
 
   /** Deletes an object: `deleted`, or `notFound` if it was already gone. */
-  async delete(ref: ObjectRef, options: DeleteOptions = {}): Promise<'deleted' | 'notFound'> {
+  async delete(ref: ObjectRef, options: KubeDeleteOptions = {}): Promise<'deleted' | 'notFound'> {
     const { info, namespace } = await this.locate(ref, options.signal);
     const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
     if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;

@@ -8,10 +8,10 @@ import { Agent, request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, abortedError, backoffDelay, sleep, systemError } from '../runtime/index.js';
 import type { ClusterConnection, RequestCredentials } from './kubeconfig.js';
 import { statusError } from './status-error.js';
-import { Throttle, abortError, sleep } from './throttle.js';
+import { Throttle } from './throttle.js';
 import type { ThrottleOptions } from './throttle.js';
 
 export interface RestClientOptions extends ThrottleOptions {
@@ -253,8 +253,7 @@ export class RestClient {
     const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
     const seconds = header === undefined ? NaN : Number(header);
     if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 10) * 1000;
-    const base = Math.min(5_000, this.backoffMs * 2 ** (attempt - 1));
-    return base / 2 + Math.random() * (base / 2);
+    return backoffDelay(attempt - 1, { initialMs: this.backoffMs, maxMs: 5_000, jitter: 'equal' });
   }
 
   #context(req: RestRequest) {
@@ -324,7 +323,7 @@ export class RestClient {
     const timeoutMs = req.timeoutMs ?? this.timeoutMs;
     return new Promise<IncomingMessage>((resolve, reject) => {
       if (req.signal?.aborted) {
-        reject(abortError(req.signal));
+        reject(abortedError(req.signal));
         return;
       }
       const call = https ? httpsRequest : httpRequest;
@@ -343,17 +342,15 @@ export class RestClient {
         outgoing.on('close', () => {
           signal.removeEventListener('abort', onAbort);
           // Settles a request aborted before its answer came (a no-op once it resolved).
-          if (signal.aborted) reject(abortError(signal));
+          if (signal.aborted) reject(abortedError(signal));
         });
       }
       if (timeoutMs > 0) {
         outgoing.setTimeout(timeoutMs, () =>
-          outgoing.destroy(
-            Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }),
-          ),
+          outgoing.destroy(systemError(`no answer within ${timeoutMs} ms`, 'ETIMEDOUT')),
         );
       }
-      outgoing.on('error', (err) => reject(req.signal?.aborted ? abortError(req.signal) : err));
+      outgoing.on('error', (err) => reject(req.signal?.aborted ? abortedError(req.signal) : err));
       outgoing.end(payload);
     });
   }
@@ -390,9 +387,7 @@ function readBody(res: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     res.on('data', (chunk: Buffer) => chunks.push(chunk));
     res.on('error', reject);
-    res.on('aborted', () =>
-      reject(Object.assign(new Error('the answer was cut off'), { code: 'ECONNRESET' })),
-    );
+    res.on('aborted', () => reject(systemError('the answer was cut off', 'ECONNRESET')));
     res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
 }

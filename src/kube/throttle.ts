@@ -3,7 +3,7 @@
  * token bucket of queries per second with a burst, as client-go does, so one big sync cannot
  * flood a shared control plane.
  */
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { abortedError, sleep, throwIfAborted } from '../runtime/index.js';
 
 export interface ThrottleOptions {
   /** Requests in flight at once; default 16. */
@@ -60,7 +60,7 @@ export class Throttle {
       const onAbort = (): void => {
         const i = this.#waiting.indexOf(wake);
         if (i >= 0) this.#waiting.splice(i, 1);
-        reject(abortError(signal));
+        reject(abortedError(signal));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiting.push(wake);
@@ -85,28 +85,4 @@ export class Throttle {
       await sleep(Math.ceil(((1 - this.#tokens) * 1000) / this.qps), signal);
     }
   }
-}
-
-/** Waits `ms`, or rejects with Aborted when `signal` fires. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  throwIfAborted(signal);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-export function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw abortError(signal);
-}
-
-export function abortError(signal?: AbortSignal): GitOpsError {
-  return new GitOpsError(ErrorCodes.Aborted, 'the operation was cancelled', { cause: signal?.reason });
 }

@@ -4,12 +4,11 @@
  * of the server's window) triggers a fresh list whose differences are replayed as events, so no
  * change, deletions included, is ever missed.
  */
-import { ErrorCodes, GitOpsError, isPlainObject } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, backoffDelay, isPlainObject, sleep } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { ResourceInfo } from './discovery.js';
 import type { KubeClient } from './kube-client.js';
 import { resourcePath } from './kube-client.js';
-import { sleep } from './throttle.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -18,7 +17,7 @@ export interface WatchEvent {
   object: KubeObject;
 }
 
-export interface WatchOptions {
+export interface KubeWatchOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
@@ -64,7 +63,7 @@ function identityOf(object: KubeObject): KubeObject {
 export async function* watchObjects(
   client: KubeClient,
   info: ResourceInfo,
-  options: WatchOptions = {},
+  options: KubeWatchOptions = {},
 ): AsyncGenerator<WatchEvent> {
   const signal = options.signal;
   const known = new Map<string, Known>();
@@ -162,7 +161,7 @@ export async function* watchObjects(
       // Anything else (a broken connection, a restarting server): wait, then list again.
       needList = true;
       try {
-        await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)), signal);
+        await sleep(backoffDelay(failures, { initialMs: 250, maxMs: 30_000 }), signal);
       } catch {
         return;
       }

@@ -145,12 +145,49 @@ export function flattenProblems(err: GitOpsError): GitOpsError[] {
   return err.causes.length > 0 ? err.causes.flatMap(flattenProblems) : [err];
 }
 
-/** Wraps anything thrown into a GitOpsError, keeping the original as the cause. */
-export function toGitOpsError(err: unknown, code: ErrorCode = ErrorCodes.InternalError): GitOpsError {
+/**
+ * Wraps anything thrown into a GitOpsError, keeping the original as the cause; a GitOpsError
+ * comes back as it is. `details` are given to a wrapped error only.
+ */
+export function toGitOpsError(
+  err: unknown,
+  code: ErrorCode = ErrorCodes.InternalError,
+  details?: ErrorDetails,
+): GitOpsError {
   if (err instanceof GitOpsError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new GitOpsError(code, message, { cause: err });
+  return new GitOpsError(code, message, { cause: err, ...(details === undefined ? {} : { details }) });
 }
+
+/** The same error with `context` in front of its message (code and details kept, original as cause). */
+export function withContext(err: unknown, context: string): GitOpsError {
+  const inner = toGitOpsError(err);
+  return new GitOpsError(inner.code, `${context}: ${inner.message}`, {
+    details: inner.details,
+    cause: inner,
+    causes: inner.causes as GitOpsError[],
+  });
+}
+
+/** Builds one kind of error: a message, optionally where it is and what caused it. */
+export type ErrorFactory = (message: string, details?: ErrorDetails, cause?: unknown) => GitOpsError;
+
+/**
+ * One factory per code of the catalogue, so that no layer needs a helper of its own:
+ * `throw makeError.Invalid('branch names cannot contain ".."', { field: '.spec.branch' })`.
+ */
+export const makeError: { readonly [K in keyof typeof ErrorCodes]: ErrorFactory } = Object.freeze(
+  Object.fromEntries(
+    Object.values(ErrorCodes).map((code) => [
+      code,
+      (message: string, details?: ErrorDetails, cause?: unknown) =>
+        new GitOpsError(code, message, {
+          ...(details === undefined ? {} : { details }),
+          ...(cause === undefined ? {} : { cause }),
+        }),
+    ]),
+  ) as { [K in keyof typeof ErrorCodes]: ErrorFactory },
+);
 
 /** Creates a typed error; a short-hand used across the layers. */
 export function gitopsError(
@@ -160,4 +197,17 @@ export function gitopsError(
   cause?: unknown,
 ): GitOpsError {
   return new GitOpsError(code, message, { details, cause });
+}
+
+/** Invalid, about one field: `invalidField('must not be empty', '.spec.branch')`. */
+export function invalidField(message: string, field: string, details?: ErrorDetails): GitOpsError {
+  return makeError.Invalid(message, { ...details, field });
+}
+
+/**
+ * An error shaped like Node's own socket errors (`code` = an errno name such as ETIMEDOUT), for
+ * code that must look like a broken connection to whoever classifies network failures.
+ */
+export function systemError(message: string, errno: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code: errno });
 }

@@ -1,5 +1,19 @@
 /** The runtime layer: object types, GroupVersionKind, ObjectKey, the Scheme and the error catalogue. */
 export * from './errors.js';
+export {
+  abortable,
+  abortedError,
+  isAborted,
+  linkedController,
+  pause,
+  sleep,
+  throwIfAborted,
+} from './abort.js';
+export type { BackoffPolicy } from './backoff.js';
+export { Backoff, KeyedBackoff, backoffDelay } from './backoff.js';
+export { mapLimit } from './concurrency.js';
+export type { Listener } from './event-hub.js';
+export { EventHub } from './event-hub.js';
 export type {
   TypeMeta,
   ObjectMeta,

@@ -30,6 +30,7 @@ export type {
   StorageListener,
   WatchOptions,
 } from './storage-events.js';
+export { StorageEventHub } from './storage-events.js';
 export type { Patch, JsonPatchOperation } from './patch.js';
 export { applyPatch, applyJsonPatch, applyMergePatch, applyFields } from './patch.js';
 export { fileChecksum, documentVersion } from './content-hash.js';

@@ -18,6 +18,7 @@ import {
   isList,
   isPlainObject,
   keyOf,
+  mapLimit,
   objectKeyToString,
   parseObjectKey,
   toGitOpsError,
@@ -34,7 +35,7 @@ import { applyPatch } from './patch.js';
 import type { Patch } from './patch.js';
 import { checkKeyForPath } from './paths.js';
 import type { FileContent, RawStorage } from './raw-storage.js';
-import { EventHub } from './storage-events.js';
+import { StorageEventHub } from './storage-events.js';
 import type { StorageEvent, StorageListener, WatchOptions } from './storage-events.js';
 
 export interface ObjectStorageOptions {
@@ -103,7 +104,7 @@ export class ObjectStorage {
   readonly #statusSubresource: boolean;
   readonly #decoder: Decoder;
   readonly #index = new ObjectIndex();
-  readonly #hub = new EventHub();
+  readonly #hub = new StorageEventHub();
   readonly #readConcurrency: number;
   #watcher: FileWatcher | undefined;
   /** Files this storage is writing now, each with a promise of the write's end. */
@@ -133,7 +134,7 @@ export class ObjectStorage {
         debounceMs: timing.debounceMs,
         maxDelayMs: timing.maxDelayMs,
         onBatch: (batch) => storage.#onBatch(batch),
-        onError: (error) => storage.#hub.emit([{ type: 'ERROR', error }]),
+        onError: (error) => storage.#hub.emit({ type: 'ERROR', error }),
       });
     }
     try {
@@ -689,7 +690,7 @@ export class ObjectStorage {
   #apply(states: readonly FileState[], origin: 'storage' | 'external'): void {
     if (states.length === 0) return;
     const events = this.#index.apply(states, origin);
-    if (events.length > 0 && this.#hub.size > 0) this.#hub.emit(events);
+    if (events.length > 0 && this.#hub.size > 0) this.#hub.emitAll(events);
   }
 
   #parse(path: string, text: string): ManifestFile {
@@ -792,7 +793,7 @@ export class ObjectStorage {
       if (elsewhere.size > 0)
         outcome = this.#statesOf([...reads, ...(await this.#readAll([...elsewhere]))], parsed);
       this.#apply(outcome.states, origin);
-      if (outcome.errors.length > 0 && this.#hub.size > 0) this.#hub.emit(outcome.errors);
+      if (outcome.errors.length > 0 && this.#hub.size > 0) this.#hub.emitAll(outcome.errors);
       pending = outcome.retry;
     }
   }
@@ -851,21 +852,6 @@ interface FileRead {
   readonly version: number;
   readonly content: FileContent | undefined;
   readonly error: GitOpsError | undefined;
-}
-
-/** Runs `fn` over `items` with at most `limit` at a time, keeping the order of results. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next;
-      next += 1;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function toKey(key: KeyInput): ObjectKey {

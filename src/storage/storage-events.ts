@@ -5,6 +5,7 @@
  */
 import { compileListOptions } from '../filter/index.js';
 import type { ListOptions } from '../filter/index.js';
+import { EventHub } from '../runtime/index.js';
 import type { GitOpsError, KubeObject, ObjectKey } from '../runtime/index.js';
 
 /** Who made a change: this storage's own write, or anyone else (an editor, `git checkout`, `cp`). */
@@ -37,97 +38,49 @@ export interface WatchOptions extends ListOptions {
   signal?: AbortSignal;
 }
 
-type Subscriber = (event: StorageEvent) => void;
+/**
+ * The events of one storage for any number of subscribers, each selecting objects by list
+ * options (error events always pass). Directory and Git storages both use it.
+ */
+export class StorageEventHub {
+  readonly #hub = new EventHub<StorageEvent>((error) =>
+    process.emitWarning(`a storage event listener threw: ${String(error)}`),
+  );
 
-export class EventHub {
-  readonly #subscribers = new Set<Subscriber>();
-  /** How to end each open iterator, for close(). */
-  readonly #closers = new Set<() => void>();
-
+  /** How many listeners and iterators are subscribed. */
   get size(): number {
-    return this.#subscribers.size;
+    return this.#hub.size;
   }
 
-  emit(events: readonly StorageEvent[]): void {
-    for (const event of events) {
-      for (const subscriber of [...this.#subscribers]) {
-        try {
-          subscriber(event);
-        } catch {
-          // One failing listener must not keep the event from the others.
-        }
-      }
-    }
+  emit(event: StorageEvent): void {
+    this.#hub.emit(event);
   }
 
-  /** Calls `listener` for every event the options select (errors always); returns the unsubscribe. */
+  emitAll(events: Iterable<StorageEvent>): void {
+    this.#hub.emitAll(events);
+  }
+
+  /** Calls `listener` for every event the options select; returns the unsubscribe. */
   on(listener: StorageListener, options: ListOptions = {}): () => void {
-    const selects = selector(options);
-    const subscriber: Subscriber = (event) => {
-      if (selects(event)) listener(event);
-    };
-    this.#subscribers.add(subscriber);
-    return () => {
-      this.#subscribers.delete(subscriber);
-    };
+    return this.#hub.on(listener, selector(options));
   }
 
   /** The events the options select, from now on, until the signal aborts or the loop breaks. */
   watch<T extends KubeObject = KubeObject>(
     options: WatchOptions = {},
   ): AsyncIterableIterator<StorageEvent<T>> {
-    const queue: StorageEvent<T>[] = [];
-    let waiting: ((result: IteratorResult<StorageEvent<T>>) => void) | undefined;
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      this.#closers.delete(finish);
-      unsubscribe();
-      options.signal?.removeEventListener('abort', finish);
-      waiting?.({ value: undefined, done: true });
-      waiting = undefined;
-    };
-    const unsubscribe = this.on((event) => {
-      if (waiting !== undefined) {
-        const resolve = waiting;
-        waiting = undefined;
-        resolve({ value: event as StorageEvent<T>, done: false });
-      } else {
-        queue.push(event as StorageEvent<T>);
-      }
-    }, options);
-    this.#closers.add(finish);
-    if (options.signal?.aborted === true) finish();
-    else options.signal?.addEventListener('abort', finish, { once: true });
-    const iterator: AsyncIterableIterator<StorageEvent<T>> = {
-      next: () => {
-        const event = queue.shift();
-        if (event !== undefined) return Promise.resolve({ value: event, done: false });
-        if (done) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => {
-          waiting = resolve;
-        });
-      },
-      return: () => {
-        finish();
-        queue.length = 0;
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    const { signal, ...list } = options;
+    return this.#hub.subscribe(signal, selector(list)) as AsyncIterableIterator<StorageEvent<T>>;
   }
 
   /** Ends every subscription (iterators finish; listeners are dropped). */
   close(): void {
-    for (const end of [...this.#closers]) end();
-    this.#subscribers.clear();
+    this.#hub.end();
   }
 }
 
-function selector(options: ListOptions): (event: StorageEvent) => boolean {
+function selector(options: ListOptions): ((event: StorageEvent) => boolean) | undefined {
   const { filter, everything } = compileListOptions(options);
-  if (everything) return () => true;
+  if (everything) return undefined;
   return (event) => event.type === 'ERROR' || filter.matches(event.object);
 }

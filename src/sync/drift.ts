@@ -5,7 +5,7 @@
  * then the server's dry-run as the judge) is reported, and restored when self-heal is on, with a
  * growing delay for an object that keeps drifting (someone is fighting us).
  */
-import { ErrorCodes, GitOpsError, gvkOf, keyOf, objectKeyToString } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, gvkOf, keyOf, objectKeyToString, toGitOpsError } from '../runtime/index.js';
 import type { KubeObject, ObjectKey } from '../runtime/index.js';
 import { watchObjects } from '../kube/index.js';
 import { applyObject, isUpToDate } from './apply.js';
@@ -109,7 +109,7 @@ export class DriftWatcher {
           }
         } catch (err) {
           if (!this.#controller.signal.aborted)
-            this.#emit({ ...this.#base(event0(err)), reason: 'modified', error: toError(err) });
+            this.#emit({ ...this.#base(event0(err)), reason: 'modified', error: toGitOpsError(err) });
         } finally {
           // Also when stopped before the first list came: start() must not wait for it.
           opened();
@@ -206,11 +206,11 @@ export class DriftWatcher {
         await client.apply(planned.object, { force: true, signal: this.#controller.signal });
         this.#emit({ ...event, healed: true });
       } catch (err) {
-        this.#emit({ ...event, healed: false, error: toError(err) });
+        this.#emit({ ...event, healed: false, error: toGitOpsError(err) });
       }
     } catch (err) {
       if (!this.#controller.signal.aborted)
-        this.#emit({ ...this.#base(planned), reason: 'modified', error: toError(err) });
+        this.#emit({ ...this.#base(planned), reason: 'modified', error: toGitOpsError(err) });
     } finally {
       this.#busy.delete(id);
     }
@@ -250,12 +250,4 @@ function event0(err: unknown): { id: string; key: ObjectKey } {
   const object =
     err instanceof GitOpsError && typeof err.details.object === 'string' ? err.details.object : '';
   return { id: object, key: { group: '', kind: '', name: object } };
-}
-
-function toError(err: unknown): GitOpsError {
-  return err instanceof GitOpsError
-    ? err
-    : new GitOpsError(ErrorCodes.InternalError, err instanceof Error ? err.message : String(err), {
-        cause: err,
-      });
 }

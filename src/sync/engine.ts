@@ -12,7 +12,13 @@ import {
   gvkOf,
   isKubeObject,
   isList,
+  abortedError,
+  isAborted,
   keyOf,
+  mapLimit,
+  sleep,
+  toGitOpsError,
+  withContext,
   objectKeyToString,
   parseApiVersion,
   parseObjectKey,
@@ -20,7 +26,6 @@ import {
 import type { GroupKind, GroupVersionKind, KubeObject } from '../runtime/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { applyObject, isConnectionError, refOf } from './apply.js';
-import { mapLimit } from './concurrency.js';
 import { diffObjects } from './diff.js';
 import type { FieldChange } from './diff.js';
 import { assessHealth, MISSING } from './health.js';
@@ -163,7 +168,7 @@ export class SyncEngine {
     try {
       plan = await this.plan(request);
     } catch (err) {
-      if (!isConnectionError(err) && !isAbort(err)) throw err;
+      if (!isConnectionError(err) && !isAborted(err)) throw err;
       return this.#finish(
         request,
         started,
@@ -258,7 +263,7 @@ export class SyncEngine {
         await inventory.write(finalEntries, request.signal);
       } catch (err) {
         run.errors.push(
-          withMessage(err, `cannot store the inventory ${inventory.namespace}/${inventory.name}`),
+          withContext(err, `cannot store the inventory ${inventory.namespace}/${inventory.name}`),
         );
       }
     }
@@ -336,7 +341,7 @@ export class SyncEngine {
 
   async #applyPlanned(run: Run, p: PlannedObject): Promise<void> {
     if (run.request.signal?.aborted && run.stop === undefined)
-      this.#halt(run, abortError(run.request.signal));
+      this.#halt(run, abortedError(run.request.signal, 'the sync'));
     if (run.stop !== undefined) {
       run.results.set(p.id, planned(p, 'skipped', { error: run.stop, message: 'not attempted' }));
       return;
@@ -371,8 +376,11 @@ export class SyncEngine {
       );
       if (isCustomResourceDefinition(p.key)) run.live.set(p.id, outcome.object);
     } catch (err) {
-      const error = err instanceof GitOpsError ? err.withDetails({ object: p.id }) : toError(err, p.id);
-      if (isConnectionError(error) || isAbort(error)) this.#halt(run, error);
+      const error =
+        err instanceof GitOpsError
+          ? err.withDetails({ object: p.id })
+          : toGitOpsError(err, ErrorCodes.InternalError, { object: p.id });
+      if (isConnectionError(error) || isAborted(error)) this.#halt(run, error);
       const coming = run.dryRun ? this.#providedByThisSync(run, p, error) : undefined;
       if (coming !== undefined) {
         run.results.set(p.id, planned(p, 'created', { health: MISSING, message: coming }));
@@ -412,7 +420,7 @@ export class SyncEngine {
         const fresh =
           run.freshKinds.has(kind) && err instanceof GitOpsError && err.code === ErrorCodes.NotFound;
         if (!fresh || Date.now() > deadline) throw err;
-        await delay(200, run.request.signal);
+        await sleep(200, run.request.signal);
       }
     }
   }
@@ -454,7 +462,7 @@ export class SyncEngine {
             return;
           }
           try {
-            await delay(wait, run.request.signal);
+            await sleep(wait, run.request.signal);
             wait = Math.min(500, wait * 2);
             live = await this.client.get(refOf(p), run.request.signal);
           } catch (err) {
@@ -505,14 +513,14 @@ export class SyncEngine {
         );
       }
       try {
-        await delay(this.healthPollIntervalMs, run.request.signal);
+        await sleep(this.healthPollIntervalMs, run.request.signal);
         await mapLimit(pending, this.concurrency, async (p) => {
           const live = await this.client.get(refOf(p), run.request.signal);
           const result = run.results.get(p.id);
           if (result !== undefined) run.results.set(p.id, { ...result, health: assessHealth(live) });
         });
       } catch (err) {
-        return err instanceof GitOpsError ? err : toError(err);
+        return toGitOpsError(err);
       }
     }
   }
@@ -567,12 +575,12 @@ export class SyncEngine {
       run.live,
       () => {
         if (run.request.signal?.aborted && run.stop === undefined)
-          this.#halt(run, abortError(run.request.signal));
+          this.#halt(run, abortedError(run.request.signal, 'the sync'));
         return run.stop;
       },
     ).then((outcomes) => {
       for (const o of outcomes)
-        if (o.result.error && (isConnectionError(o.result.error) || isAbort(o.result.error)))
+        if (o.result.error && (isConnectionError(o.result.error) || isAborted(o.result.error)))
           this.#halt(run, o.result.error);
       return outcomes;
     });
@@ -601,8 +609,7 @@ export class SyncEngine {
 
   #halt(run: Run, err: unknown, context?: string): void {
     if (run.stop !== undefined) return;
-    run.stop =
-      context === undefined ? (err instanceof GitOpsError ? err : toError(err)) : withMessage(err, context);
+    run.stop = context === undefined ? toGitOpsError(err) : withContext(err, context);
   }
 
   #finish(
@@ -679,46 +686,4 @@ function expandLists(objects: readonly unknown[]): unknown[] {
 
 function typeId(gvk: GroupVersionKind): string {
   return `${gvk.group}/${gvk.version}/${gvk.kind}`;
-}
-
-function isAbort(err: unknown): boolean {
-  return err instanceof GitOpsError && err.code === ErrorCodes.Aborted;
-}
-
-function abortError(signal: AbortSignal | undefined): GitOpsError {
-  return new GitOpsError(ErrorCodes.Aborted, 'the sync was cancelled', { cause: signal?.reason });
-}
-
-function toError(err: unknown, object?: string): GitOpsError {
-  if (err instanceof GitOpsError) return err;
-  return new GitOpsError(ErrorCodes.InternalError, err instanceof Error ? err.message : String(err), {
-    cause: err,
-    ...(object === undefined ? {} : { details: { object } }),
-  });
-}
-
-function withMessage(err: unknown, context: string): GitOpsError {
-  const inner = toError(err);
-  return new GitOpsError(inner.code, `${context}: ${inner.message}`, {
-    details: inner.details,
-    cause: inner,
-  });
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortError(signal));
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -25,7 +25,6 @@ export { appliedFields, covers, ownsDesiredFields } from './ownership.js';
 export { canonicalJson, desiredHash } from './desired-hash.js';
 export {
   APPLICATION_LABEL,
-  DEFAULT_FIELD_MANAGER,
   DESIRED_HASH_ANNOTATION,
   INVENTORY_LABEL,
   MARK_PREFIX,

@@ -6,7 +6,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 
-import { ErrorCodes, GitOpsError, isPlainObject } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, isPlainObject, makeError } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { INVENTORY_LABEL } from './marks.js';
@@ -98,7 +98,7 @@ function parseInventory(object: KubeObject, namespace: string): Map<string, Inve
     else if (typeof binary[GZIP_KEY] === 'string')
       json = gunzipSync(Buffer.from(binary[GZIP_KEY], 'base64')).toString('utf8');
     const list: unknown = json === undefined ? [] : JSON.parse(json);
-    if (!Array.isArray(list)) throw new Error('not a list');
+    if (!Array.isArray(list)) throw makeError.Invalid('the inventory is not a list');
     const entries = new Map<string, InventoryEntry>();
     for (const item of list) {
       if (Array.isArray(item) && typeof item[0] === 'string' && typeof item[1] === 'string') {

@@ -25,8 +25,6 @@ export const PRUNE_ANNOTATION = `${MARK_PREFIX}prune`;
 /** Label on an inventory ConfigMap: the application whose inventory it is. */
 export const INVENTORY_LABEL = `${MARK_PREFIX}inventory`;
 
-export const DEFAULT_FIELD_MANAGER = 'libgitops';
-
 /** `<application>:<object key>`, the tracking id written on an object. */
 export function trackingId(application: string, objectId: string): string {
   return `${application}:${objectId}`;

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { Credentials, Git } from '../git/index.js';
-import { EventHub, Git as GitRepository, GitDirectory, lsRemote, parseRemoteUrl } from '../git/index.js';
-import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
+import { Git as GitRepository, GitDirectory, lsRemote, parseRemoteUrl } from '../git/index.js';
+import { ErrorCodes, EventHub, GitOpsError, abortable, toGitOpsError } from '../runtime/index.js';
 import { applicationKey, parseDuration, sourceRevision } from './application.js';
 import type { Application, ApplicationStatus, SourceRevision } from './application.js';
 import type { DriftEvent } from './drift.js';
@@ -280,7 +280,7 @@ export class Operator {
 
   private async source(app: Application, signal: AbortSignal): Promise<{ git: Git; revision: string }> {
     const repository = this.repositoryFor(app);
-    const revision = await abortable(this.started(repository, app), signal);
+    const revision = await abortable(this.started(repository, app), signal, 'fetching the source');
     if (repository.pinned !== undefined) return { git: repository.pinned.git, revision };
     const dir = repository.dir!;
     return { git: dir.git, revision: dir.revision ?? revision };
@@ -572,13 +572,4 @@ export function comparableUrl(url: string): string {
 
 function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new GitOpsError(ErrorCodes.Aborted, 'aborted'));
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(new GitOpsError(ErrorCodes.Aborted, 'aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

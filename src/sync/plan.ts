@@ -23,6 +23,7 @@ import {
   isPlainObject,
   keyOf,
   objectKeyToString,
+  toGitOpsError,
 } from '../runtime/index.js';
 import type { GroupKind, KubeObject, ObjectKey } from '../runtime/index.js';
 import { desiredHash } from './desired-hash.js';
@@ -187,7 +188,7 @@ export function planSync(input: PlanInput): Plan {
     try {
       candidates.push(planObject(object, index, input, scopeOf));
     } catch (err) {
-      rejected.push({ index, object, error: toError(err), ...identify(object) });
+      rejected.push({ index, object, error: toGitOpsError(err), ...identify(object) });
     }
   }
 
@@ -396,12 +397,4 @@ function identify(object: unknown): { id?: string; key?: ObjectKey } {
   } catch {
     return {};
   }
-}
-
-function toError(err: unknown): GitOpsError {
-  return err instanceof GitOpsError
-    ? err
-    : new GitOpsError(ErrorCodes.InternalError, err instanceof Error ? err.message : String(err), {
-        cause: err,
-      });
 }

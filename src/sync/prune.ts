@@ -4,7 +4,7 @@
  * copy), never one that opted out, in the reverse of the apply order, and with the uid as a
  * precondition so an object re-created meanwhile by someone else survives.
  */
-import { ErrorCodes, GitOpsError, parseApiVersion, parseObjectKey } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, mapLimit, parseApiVersion, parseObjectKey } from '../runtime/index.js';
 import type { KubeObject, ObjectKey } from '../runtime/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { assessHealth, MISSING } from './health.js';
@@ -12,7 +12,6 @@ import type { InventoryEntry } from './inventory.js';
 import { APPLICATION_LABEL, PRUNE_ANNOTATION, TRACKING_ID_ANNOTATION, trackingId } from './marks.js';
 import { kindRank, stageOf } from './plan.js';
 import type { ObjectResult } from './result.js';
-import { mapLimit } from './concurrency.js';
 
 export interface PruneContext {
   client: KubeClient;

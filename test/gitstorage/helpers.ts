@@ -16,7 +16,7 @@ import type {
   GitStorage,
   GitStorageOptions,
   PullRequestOpener,
-  PullRequestRequest,
+  TransactionPullRequest,
 } from '../../src/gitstorage/index.js';
 import { GitStorage as GitStorageClass } from '../../src/gitstorage/index.js';
 import { Scheme } from '../../src/runtime/index.js';
@@ -66,10 +66,10 @@ export function carYaml(name: string, speed = 1, namespace = 'default'): string 
 
 /** A PullRequestOpener that records every request and answers with increasing numbers. */
 export class RecordingOpener implements PullRequestOpener {
-  readonly calls: PullRequestRequest[] = [];
+  readonly calls: TransactionPullRequest[] = [];
   failWith: Error | undefined;
 
-  async createOrFind(request: PullRequestRequest): Promise<{ url: string; number: number }> {
+  async createOrFind(request: TransactionPullRequest): Promise<{ url: string; number: number }> {
     const { signal: _signal, ...recorded } = request;
     this.calls.push(recorded);
     if (this.failWith !== undefined) throw this.failWith;

@@ -1,4 +1,5 @@
-/** Running many async tasks with at most `limit` of them at once, results in input order. */
+/** Bounded concurrency: many async tasks, at most `limit` at once, results in input order. */
+
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,

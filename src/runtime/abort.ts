@@ -1,0 +1,60 @@
+/**
+ * Cancellation, the same way in every layer: an aborted signal becomes a GitOpsError with code
+ * Aborted (the signal's reason kept as the cause), and waits end at once when their caller gives up.
+ */
+import { ErrorCodes, GitOpsError } from './errors.js';
+
+/** The error for work stopped by `signal`; `what` says which work, for the message. */
+export function abortedError(signal?: AbortSignal, what = 'the operation'): GitOpsError {
+  return new GitOpsError(ErrorCodes.Aborted, `${what} was cancelled`, { cause: signal?.reason });
+}
+
+export function throwIfAborted(signal?: AbortSignal, what?: string): void {
+  if (signal?.aborted === true) throw abortedError(signal, what);
+}
+
+export function isAborted(err: unknown): boolean {
+  return err instanceof GitOpsError && err.code === ErrorCodes.Aborted;
+}
+
+/** Waits `ms`; rejects with Aborted as soon as `signal` fires. */
+export function sleep(ms: number, signal?: AbortSignal, what?: string): Promise<void> {
+  return abortable(
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      signal?.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    }),
+    signal,
+    what,
+  );
+}
+
+/** Waits `ms`, but resolves (never rejects) at once when `signal` fires: for loops that check it after. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleep(ms, signal).catch(() => undefined);
+}
+
+/** `promise`, or Aborted as soon as `signal` fires (the work itself is not stopped by this). */
+export function abortable<T>(promise: Promise<T>, signal?: AbortSignal, what?: string): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(abortedError(signal, what));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortedError(signal, what));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** A controller that aborts when any of `parents` does (and can be aborted on its own). */
+export function linkedController(...parents: (AbortSignal | undefined)[]): AbortController {
+  const controller = new AbortController();
+  for (const parent of parents) {
+    if (parent === undefined) continue;
+    if (parent.aborted) controller.abort(parent.reason);
+    else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
+  }
+  return controller;
+}

@@ -35,27 +35,14 @@ describe('npm start (scripts/start.ts)', () => {
     for (const line of lines.slice(2, 4)) expect(line).toMatch(/^\s+(applied|unchanged)\s/);
     // Its Pod ran on a simulated node, so the rollout finished before the command ended.
     expect(lines[4]).toBe('seed: Synced and Healthy (the nginx Deployment is available)');
-    const { stdout: available } = await run('kubectl', [
-      `--kubeconfig=${cluster.kubeconfigPath}`,
-      'get',
-      'deployment',
-      'nginx',
-      '-n',
-      'nginx',
-      '-o',
-      'jsonpath={.status.availableReplicas}',
-    ]);
-    expect(available).toBe('1');
-    const { stdout: image } = await run('kubectl', [
-      `--kubeconfig=${cluster.kubeconfigPath}`,
-      'get',
-      'deployment',
-      'nginx',
-      '-n',
-      'nginx',
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].image}',
-    ]);
-    expect(image).toBe('nginx:1.27');
+    const field = async (path: string): Promise<string> =>
+      (
+        await run('kubectl', [
+          `--kubeconfig=${cluster.kubeconfigPath}`,
+          ...['get', 'deployment', 'nginx', '-n', 'nginx', '-o', `jsonpath={${path}}`],
+        ])
+      ).stdout;
+    expect(await field('.status.availableReplicas')).toBe('1');
+    expect(await field('.spec.template.spec.containers[0].image')).toBe('nginx:1.27');
   }, 180_000);
 });

@@ -71,6 +71,26 @@ describe('gitops fmt', () => {
     expect((await run('fmt', '--check', file)).code).toBe(0);
   });
 
+  it('formats a JSON file once: a second fmt changes nothing and --check passes', async () => {
+    const file = join(dir, 'cm.json');
+    const text =
+      '\n  {"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"n":12176941420362965433}}\n\n' +
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}  ';
+    await writeFile(file, text);
+    expect((await run('fmt', '--check', file)).code).toBe(1);
+    expect((await run('fmt', file)).code).toBe(0);
+    const once = await readFile(file, 'utf8');
+    expect(once).toMatch(/^\{\n {2}"apiVersion": "v1",\n/);
+    expect(once).toContain('"n": 12176941420362965433\n');
+    expect(once.endsWith('}\n')).toBe(true);
+    expect(once.split('\n').filter((l) => l === '')).toEqual(['']);
+    const check = await run('fmt', '--check', file);
+    expect(check.out.stderr).toEqual([]);
+    expect(check.code).toBe(0);
+    expect((await run('fmt', file)).code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(once);
+  });
+
   it('keeps the mode of a file it rewrites, and leaves no temporary file behind', async () => {
     const file = join(dir, 'private.yaml');
     await writeFile(file, messy, { mode: 0o600 });

@@ -132,6 +132,54 @@ describe('YAML', () => {
     );
   });
 
+  it("starts lists at their key's column with indentSequences: false, whatever the indent", () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: {
+        containers: [{ name: 'app', args: ['a', 'b'], env: [{ name: 'X', value: 'one\ntwo\n' }] }],
+        matrix: [[1, 2], [3]],
+        none: [],
+        flowless: 'x',
+      },
+    };
+    const four = encodeYamlDocument(pod, { indent: 4, indentSequences: false });
+    expect(four).toBe(
+      [
+        'apiVersion: v1',
+        'kind: Pod',
+        'metadata:',
+        '    name: p',
+        'spec:',
+        '    containers:',
+        '    - name: app',
+        '      args:',
+        '      - a',
+        '      - b',
+        '      env:',
+        '      - name: X',
+        '        value: |',
+        '            one',
+        '            two',
+        '    matrix:',
+        '    - - 1',
+        '      - 2',
+        '    - - 3',
+        '    none: []',
+        '    flowless: x',
+        '',
+      ].join('\n'),
+    );
+    expect(new Decoder().decodeText(four).objects).toEqual([pod]);
+    const indented = encodeYamlDocument(pod, { indent: 4 });
+    expect(indented).toContain('    containers:\n        - name: app\n');
+    expect(new Decoder().decodeText(indented).objects).toEqual([pod]);
+    expect(encodeYamlDocument(pod, { indent: 3, indentSequences: false })).toContain(
+      '   containers:\n   - name: app\n     args:\n     - a\n',
+    );
+  });
+
   it('is deterministic and keeps every value through a decode', () => {
     const text = readFileSync(join(CORPUS, 'argo-cd/install.yaml'), 'utf8');
     const { objects } = new Decoder().decodeText(text);

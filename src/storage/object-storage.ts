@@ -718,7 +718,12 @@ export class ObjectStorage {
           key = keyOf(obj);
         } catch (err) {
           errors.push(
-            toGitOpsError(err).withDetails({ file: path, document: doc.index, line: doc.frame.startLine }),
+            toGitOpsError(err).withDetails({
+              file: path,
+              document: doc.index,
+              line: doc.frame.startLine,
+              column: doc.frame.startColumn,
+            }),
           );
           return;
         }
@@ -733,6 +738,7 @@ export class ObjectStorage {
                   file: path,
                   document: doc.index,
                   line: doc.frame.startLine,
+                  column: doc.frame.startColumn,
                   object: objectKeyToString(key),
                 },
               },
@@ -748,6 +754,8 @@ export class ObjectStorage {
           resourceVersion,
           path,
           document: doc.index,
+          line: doc.frame.startLine,
+          column: doc.frame.startColumn,
           ...(item === undefined ? {} : { item }),
         };
         objects.push(entry);

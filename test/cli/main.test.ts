@@ -158,6 +158,24 @@ describe('gitops validate', () => {
     expect(out.stderr[0]).toMatch(/car\.yaml:7:3: UnknownField: .*colour/);
   });
 
+  it('reports the problems of a bad --crd at the line and column of their fields', async () => {
+    const text = await readFile('examples/cars/car-crd.yaml', 'utf8');
+    const lines = text.split('\n');
+    expect(lines[34]).toBe('                type: string');
+    lines[34] = '                type: strng';
+    const crd = join(dir, 'crd.yaml');
+    await writeFile(crd, `# a broken copy\n---\n${lines.join('\n')}`);
+    const { code, out } = await run('validate', '--crd', crd, 'examples/cars/foo.yaml');
+    expect(code).toBe(1);
+    // Two lines added above: line 35 of the original is line 37 here, the value at column 23.
+    expect(out.stderr[0]).toMatch(/crd\.yaml:37:\d+: InvalidSchema: .*strng/);
+    const noPlural = text.replace('    plural: cars\n', '');
+    await writeFile(crd, noPlural);
+    const again = await run('validate', '--crd', crd, 'examples/cars/foo.yaml');
+    expect(again.code).toBe(1);
+    expect(again.out.stderr[0]).toMatch(/crd\.yaml:10:5: Invalid: .*names\.plural/);
+  });
+
   it('reports a --crd file that is not YAML, even when it is not among the paths', async () => {
     const crd = join(dir, 'crd.yaml');
     await writeFile(crd, 'apiVersion: apiextensions.k8s.io/v1\nkind: [CustomResourceDefinition\n');

@@ -497,6 +497,24 @@ describe('layouts: the Go library sample-app', () => {
     expect(clash.message).toContain('Car/foo/metadata.json');
   });
 
+  it('reports an object defined in two files with the file, line and column of both', async () => {
+    const root = tempDir();
+    const doc = (name: string): string =>
+      `apiVersion: ${CAR_GROUP}/v1alpha1\nkind: Car\nmetadata:\n  name: ${name}\n  namespace: default\nspec:\n  brand: Volvo\n`;
+    writeFileSync(join(root, 'a.yaml'), `# the fleet\n${doc('foo')}---\n${doc('bar')}`);
+    writeFileSync(join(root, 'b.yaml'), `# again\n\n---\n${doc('bar')}`);
+    const raw = await ManifestDirectory.open({ root, placement: { file: 'fleet.yaml' } });
+    const storage = await ObjectStorage.open(raw, { scheme: carScheme(), watch: false });
+    opened.push(storage);
+    const [problem, ...more] = storage.problems();
+    expect(more).toEqual([]);
+    expect(problem!.code).toBe(ErrorCodes.AlreadyExists);
+    expect(problem!.details).toMatchObject({ file: 'b.yaml', document: 1, line: 4, column: 1 });
+    expect(problem!.message).toContain('in a.yaml:10:1 (document 1) and in b.yaml:4:1 (document 1)');
+    // The first one counts.
+    expect(storage.locate(carKey('bar'))).toEqual({ path: 'a.yaml', document: 1 });
+  });
+
   it('reports a file whose object belongs at another path of the layout', async () => {
     const root = tempDir();
     const storage = await open({ root, layout: 'group-kind-namespace-name' });

@@ -7,6 +7,7 @@ import { byLabels, where } from '../../src/filter/index.js';
 import { ErrorCodes } from '../../src/runtime/index.js';
 import type { KubeObject } from '../../src/runtime/index.js';
 import { ObjectStorage, ManifestDirectory, openStorage } from '../../src/storage/index.js';
+import { REMOVED_COMMENTS_HEADER } from '../../src/serializer/index.js';
 import type { StorageOptions } from '../../src/storage/index.js';
 import {
   car,
@@ -284,6 +285,34 @@ describe('update, patch and delete with optimistic concurrency', () => {
       ),
     ).toBe(ErrorCodes.Conflict);
     expect(readFileSync(join(root, 'foo.yaml'), 'utf8')).toBe(before);
+  });
+
+  it('keeps the comments of fields an update or a patch removes at the top of the document', async () => {
+    const root = carsCopy();
+    const storage = await open({ root });
+    const foo = await storage.get<Car>(carKey('foo'));
+    delete foo.metadata.labels;
+    await storage.update(foo);
+    const once = readFileSync(join(root, 'foo.yaml'), 'utf8');
+    expect(once).toMatch(
+      /^# Comments of removed fields:\n# \.metadata\.labels: # who drives it most\n# Our family car\. /,
+    );
+    expect(once).not.toContain('owner: family');
+    await storage.patch(carKey('foo'), { type: 'merge', patch: { spec: { yearModel: null } } });
+    const twice = readFileSync(join(root, 'foo.yaml'), 'utf8');
+    // One header; the new comment joins the block.
+    expect(twice.split(REMOVED_COMMENTS_HEADER)).toHaveLength(2);
+    expect(twice).toContain(
+      `${REMOVED_COMMENTS_HEADER}\n# .metadata.labels: # who drives it most\n` +
+        '# .spec.yearModel: # quoted: a year model is a string, not a number\n# Our family car. ',
+    );
+    const read = await storage.get<Car>(carKey('foo'));
+    expect(read.metadata.labels).toBeUndefined();
+    expect(read.spec).toEqual({ brand: 'SAAB', engine: 'The best one' });
+    // A write that removes no commented field adds nothing.
+    read.spec!.engine = 'V8';
+    await storage.update(read);
+    expect(readFileSync(join(root, 'foo.yaml'), 'utf8')).toBe(twice.replace('The best one', 'V8'));
   });
 
   it('concurrent updates with the same resourceVersion: exactly one wins', async () => {

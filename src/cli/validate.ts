@@ -1,7 +1,15 @@
 /** `gitops validate`: decode strictly, register the CRDs found, validate every object, list them. */
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { ErrorCodes, GitOpsError, Scheme, flattenProblems, gvkOf, toGitOpsError } from '../runtime/index.js';
+import {
+  ErrorCodes,
+  GitOpsError,
+  Scheme,
+  flattenProblems,
+  gvkOf,
+  stringifyJson,
+  toGitOpsError,
+} from '../runtime/index.js';
 import type { FieldPathSegment, KubeObject } from '../runtime/index.js';
 import { Decoder, FrameLocator, contentTypeOf, sniffContentType } from '../serializer/index.js';
 import type { DecodedDocument } from '../serializer/index.js';
@@ -109,9 +117,7 @@ function objectsOf(
 
 function printObjects(found: Located[], format: ValidateOptions['output'], output: Output): void {
   if (format === 'json') {
-    output.out(
-      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: found.map((f) => f.object) }, null, 2),
-    );
+    output.out(stringifyJson({ apiVersion: 'v1', kind: 'List', items: found.map((f) => f.object) }, 2));
     return;
   }
   if (format === 'name') {

@@ -5,7 +5,7 @@
  * Existing documents are never re-encoded: they are edited in place (see ManifestFile).
  */
 import { Document, isSeq, Scalar, visit, YAMLSeq } from 'yaml';
-import { ErrorCodes, GitOpsError, isList, isPlainObject } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, isList, isPlainObject, stringifyJson } from '../runtime/index.js';
 import { isAmbiguousPlainString } from './yaml11.js';
 
 export interface EncodeOptions {
@@ -153,7 +153,7 @@ export function encodeJsonDocument(obj: unknown, options: JsonEncodeOptions = {}
   const indent = options.indent ?? 2;
   let text: string;
   try {
-    text = JSON.stringify(value, null, indent === 0 ? undefined : indent);
+    text = stringifyJson(value, indent === 0 ? undefined : indent);
   } catch (err) {
     throw new GitOpsError(
       ErrorCodes.BadRequest,

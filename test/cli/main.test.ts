@@ -193,6 +193,8 @@ describe('gitops validate', () => {
     };
     expect(list.kind).toBe('List');
     expect(list.items.map((i) => i.metadata.name)).toEqual(['foo']);
+    // The seed Car's distance (beyond 2^53) is printed exactly, not rounded.
+    expect(out.stdout.join('\n')).toContain('"distance": 12176941420362965433,');
   });
 
   it('exits 2 on a usage error', async () => {

@@ -221,3 +221,22 @@ describe('JSON', () => {
     expect(encodeJsonDocument(scrambled, { lineEnding: '\r\n' }).endsWith('}\r\n')).toBe(true);
   });
 });
+
+describe('integers beyond 2^53', () => {
+  const car = {
+    apiVersion: 'sample-app.weave.works/v1alpha1',
+    kind: 'Car',
+    metadata: { name: 'copy' },
+    status: { distance: 12176941420362965433n, debt: -9007199254740993n, persons: 2 },
+  };
+
+  it('writes them exactly in YAML and JSON, and reads back the same values', () => {
+    const yaml = encodeYaml(car);
+    expect(yaml).toContain('  distance: 12176941420362965433\n  debt: -9007199254740993\n');
+    expect(new Decoder().decodeText(yaml).objects).toEqual([car]);
+    const json = encodeJson(car);
+    expect(json).toContain('"distance": 12176941420362965433,');
+    expect(encodeJson(car, { indent: 0 })).toContain('"debt":-9007199254740993,');
+    expect(new Decoder().decodeText(json, { contentType: 'json' }).objects).toEqual([car]);
+  });
+});

@@ -315,6 +315,37 @@ describe('update, patch and delete with optimistic concurrency', () => {
     expect(readFileSync(join(root, 'foo.yaml'), 'utf8')).toBe(twice.replace('The best one', 'V8'));
   });
 
+  it('keeps the seed Car distance (beyond 2^53) exact through create, update and patch', async () => {
+    for (const contentType of ['yaml', 'json'] as const) {
+      const root = carsCopy();
+      const storage = await open({ root, layout: 'kind-namespace-name', contentType });
+      const foo = await (await open({ root: carsCopy() })).get<Car>(carKey('foo'));
+      expect(foo.status!.distance).toBe(12176941420362965433n);
+      const copy = structuredClone(foo);
+      copy.metadata = { name: 'copy', namespace: 'default' };
+      await storage.create(copy);
+      const file = join(root, `Car/default/copy/metadata.${contentType}`);
+      expect(readFileSync(file, 'utf8')).toMatch(/"?distance"?: 12176941420362965433\b/);
+      const read = await storage.get<Car>(carKey('copy'));
+      expect(read.status!.distance).toBe(12176941420362965433n);
+      read.spec!.engine = 'V8';
+      await storage.update(read);
+      expect(readFileSync(file, 'utf8')).toMatch(/"?distance"?: 12176941420362965433\b/);
+      await storage.patch(carKey('copy'), {
+        type: 'merge',
+        patch: { status: { distance: 18446744073709551615n } },
+      });
+      expect(readFileSync(file, 'utf8')).toMatch(/"?distance"?: 18446744073709551615\b/);
+      await storage.patch(carKey('copy'), {
+        type: 'json',
+        operations: [{ op: 'test', path: '/status/distance', value: 18446744073709551615n }],
+      });
+      const patched = await storage.get<Car>(carKey('copy'));
+      expect(patched.status!.distance).toBe(18446744073709551615n);
+      expect(patched.spec!.engine).toBe('V8');
+    }
+  });
+
   it('concurrent updates with the same resourceVersion: exactly one wins', async () => {
     const root = carsCopy();
     const one = await open({ root });

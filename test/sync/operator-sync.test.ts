@@ -87,7 +87,7 @@ describe('operator sync on the real control plane', () => {
     expect(first!.status.lastError).toBeUndefined();
     expect(first!.status.phase).toBe('Synced');
     expect(await exists(['deployment', 'nginx', '-n', target])).toBe(true);
-    // Health is rollout health: without a kubelet the Deployment never becomes available.
+    // Health is rollout health, read right after the apply: the Deployment has not rolled out yet.
     expect(first!.status.health).toBe('Progressing');
     expect(first!.status.objects).toContainEqual({
       object: `apps/Deployment/${target}/nginx`,

@@ -168,14 +168,14 @@ describe('gitops run as a process', () => {
       ]);
       expect(holder).not.toBe('');
 
-      const signalled = Date.now();
       child.kill('SIGTERM');
+      // A generous limit only so that a hang fails the test instead of holding it: how long the
+      // exit takes on a loaded machine is not asserted.
       const code = await Promise.race([
         exited,
-        new Promise<'late'>((r) => setTimeout(() => r('late'), 10_000)),
+        new Promise<'late'>((r) => setTimeout(() => r('late'), 60_000)),
       ]);
       expect(code, `exit after SIGTERM; log:\n${log.slice(-2000)}`).toBe(0);
-      expect(Date.now() - signalled).toBeLessThan(10_000);
       expect(
         await kubectl([
           'get',

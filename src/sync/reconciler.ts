@@ -6,13 +6,13 @@
 import { setMaxListeners } from 'node:events';
 
 import type { Git } from '../git/index.js';
-import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, backoffDelay, toGitOpsError } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import { applicationKey, parseDuration } from './application.js';
 import type { Application, ApplicationCondition, ApplicationStatus } from './application.js';
 import type { Renderer } from './render.js';
 import type { HealthStatus } from './health.js';
-import type { DriftEvent } from './drift.js';
+import { selfHealBackoff, type DriftEvent } from './drift.js';
 import type { SyncTarget } from './sync-target.js';
 
 export type TriggerReason =
@@ -81,7 +81,7 @@ export class ApplicationReconciler {
   /** Set once a dry-run confirmed drift (OutOfSync); only a check that finds none clears it. */
   private driftConfirmed = false;
   /** Self-heals per object, so an object someone keeps changing is restored ever more slowly. */
-  private readonly heals = new Map<string, { count: number; last: number }>();
+  private readonly heals = selfHealBackoff();
   private healTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -354,19 +354,9 @@ export class ApplicationReconciler {
     this.driftWatch = watch;
   }
 
-  /**
-   * A sync for drift: at once the first time, then, with self-heal on and the same object drifting
-   * again, after 2 s doubling up to 5 min (someone is fighting us); 5 quiet minutes reset it.
-   */
+  /** A sync for drift: at once, or, with self-heal on, after the one self-heal backoff of drift.ts. */
   private triggerForDrift(id: string): void {
-    let wait = 0;
-    if (this.current.spec.policy.selfHeal) {
-      const now = Date.now();
-      const before = this.heals.get(id);
-      const count = before === undefined || now - before.last > 300_000 ? 0 : before.count;
-      this.heals.set(id, { count: count + 1, last: now });
-      wait = count === 0 ? 0 : Math.min(300_000, 2_000 * 2 ** (count - 1));
-    }
+    const wait = this.current.spec.policy.selfHeal ? this.heals.next(id) : 0;
     if (wait === 0) {
       void this.trigger('drift');
       return;
@@ -396,7 +386,7 @@ export class ApplicationReconciler {
       return;
     }
     if (this.options.timer !== true) return;
-    const wait = Math.min(5_000 * 2 ** this.healthChecks, 60_000);
+    const wait = backoffDelay(this.healthChecks, { initialMs: 5_000, maxMs: 60_000 });
     this.healthChecks++;
     this.healthTimer = setTimeout(() => void this.trigger('timer'), wait);
     this.healthTimer.unref?.();
@@ -420,12 +410,13 @@ export class ApplicationReconciler {
     if (this.stopped || error.code === ErrorCodes.Aborted) return;
     const retry = this.current.spec.policy.retry;
     if (retry.limit !== 0 && this.failures > retry.limit) return;
-    const wait = Math.min(
-      retry.backoffSeconds * 1000 * 2 ** (this.failures - 1),
-      retry.maxBackoffSeconds * 1000,
-    );
-    const jittered = wait * (0.8 + 0.4 * (this.context.random ?? Math.random)());
-    this.retryTimer = setTimeout(() => void this.trigger('retry'), jittered);
+    const wait = backoffDelay(this.failures - 1, {
+      initialMs: retry.backoffSeconds * 1000,
+      maxMs: retry.maxBackoffSeconds * 1000,
+      jitter: 0.2,
+      ...(this.context.random === undefined ? {} : { random: this.context.random }),
+    });
+    this.retryTimer = setTimeout(() => void this.trigger('retry'), wait);
     this.retryTimer.unref?.();
   }
 

@@ -13,6 +13,7 @@ import type { Application, ApplicationCondition, ApplicationStatus } from './app
 import type { Renderer } from './render.js';
 import type { HealthStatus } from './health.js';
 import { selfHealBackoff, type DriftEvent } from './drift.js';
+import { alreadyApplied, nextStep, type ReconcileFacts } from './reconcile-decision.js';
 import type { SyncTarget } from './sync-target.js';
 
 export type TriggerReason =
@@ -169,58 +170,77 @@ export class ApplicationReconciler {
     let objects: readonly KubeObject[] = [];
     clearTimeout(this.retryTimer);
     try {
-      const waiting = this.context.unhealthyDependencies(app);
-      if (waiting.length > 0) {
-        this.setStatus({
-          phase: 'Waiting',
-          condition: condition('DependenciesReady', 'False', 'Waiting', `waiting for ${waiting.join(', ')}`),
-        });
-        this.context.onSync?.(record(app, reason, 'waiting', began, undefined, 0));
-        return this.state;
-      }
-      this.context.onProgress?.(app, 'fetch');
-      const source = await this.context.source(app, signal);
-      revision = source.revision;
-      const applied = await this.context.target.appliedRevision(app, signal);
-      const alreadyApplied =
-        applied?.complete === true &&
-        applied.revision === revision &&
-        reason !== 'manual' &&
-        !this.options.dryRun;
-      // Without self-heal an applied revision needs no render, unless drift was seen (or cannot
-      // be known yet: no watch since a restart) and has to be confirmed or cleared.
-      const driftKnown =
-        !this.canWatchDrift() ||
-        (this.driftWatch?.revision === revision && this.drifted.size === 0 && !this.driftConfirmed);
-      if (alreadyApplied && !app.spec.policy.selfHeal && driftKnown) {
-        this.succeed(revision, undefined, await this.context.target.health(app, signal));
-        this.context.onSync?.(record(app, reason, 'unchanged', began, revision, 0));
-        return this.state;
-      }
-      this.context.onProgress?.(app, 'render');
-      const rendered = await this.context.renderer.renderAll(
-        source.git,
-        revision,
-        app.spec.source.paths,
-        signal,
-      );
-      objects = rendered.flatMap((r) => r.objects);
-      if (alreadyApplied) {
-        const drifted = await this.context.target.drifted(app, objects, signal);
-        if (!drifted || !app.spec.policy.selfHeal) {
-          const health = await this.context.target.health(app, signal);
-          if (drifted) this.outOfSync(revision, health);
-          else {
-            this.drifted.clear();
-            this.driftConfirmed = false;
-            this.succeed(revision, undefined, health);
+      const waitingOn = this.context.unhealthyDependencies(app);
+      const facts: ReconcileFacts = {
+        reason,
+        waitingOn,
+        dryRun: this.options.dryRun === true,
+        selfHeal: app.spec.policy.selfHeal,
+        driftKnown: false,
+        rendered: false,
+      };
+      let source: Awaited<ReturnType<ReconcilerContext['source']>> | undefined;
+      for (let step = nextStep(facts); step !== 'sync'; step = nextStep(facts)) {
+        switch (step) {
+          case 'wait':
+            this.setStatus({
+              phase: 'Waiting',
+              condition: condition(
+                'DependenciesReady',
+                'False',
+                'Waiting',
+                `waiting for ${waitingOn.join(', ')}`,
+              ),
+            });
+            this.context.onSync?.(record(app, reason, 'waiting', began, undefined, 0));
+            return this.state;
+          case 'fetch':
+            this.context.onProgress?.(app, 'fetch');
+            source = await this.context.source(app, signal);
+            revision = source.revision;
+            facts.revision = revision;
+            facts.applied = (await this.context.target.appliedRevision(app, signal)) ?? null;
+            facts.driftKnown =
+              !this.canWatchDrift() ||
+              (this.driftWatch?.revision === revision && this.drifted.size === 0 && !this.driftConfirmed);
+            break;
+          case 'unchanged':
+            this.succeed(revision!, undefined, await this.context.target.health(app, signal));
+            this.context.onSync?.(record(app, reason, 'unchanged', began, revision, 0));
+            return this.state;
+          case 'render': {
+            this.context.onProgress?.(app, 'render');
+            const rendered = await this.context.renderer.renderAll(
+              source!.git,
+              revision!,
+              app.spec.source.paths,
+              signal,
+            );
+            objects = rendered.flatMap((r) => r.objects);
+            facts.rendered = true;
+            break;
           }
-          this.watchDrift(app, revision, objects);
-          const result = drifted ? 'drifted' : 'unchanged';
-          this.context.onSync?.(record(app, reason, result, began, revision, objects.length));
-          return this.state;
+          case 'check-drift':
+            facts.drifted = await this.context.target.drifted(app, objects, signal);
+            break;
+          case 'confirm':
+          case 'report-drift': {
+            const health = await this.context.target.health(app, signal);
+            if (step === 'report-drift') this.outOfSync(revision!, health);
+            else {
+              this.drifted.clear();
+              this.driftConfirmed = false;
+              this.succeed(revision!, undefined, health);
+            }
+            this.watchDrift(app, revision!, objects);
+            const result = step === 'report-drift' ? 'drifted' : 'unchanged';
+            this.context.onSync?.(record(app, reason, result, began, revision, objects.length));
+            return this.state;
+          }
         }
       }
+      revision = revision!;
+      const healing = alreadyApplied(facts);
       this.setStatus({ phase: 'Syncing', lastAttemptedRevision: revision });
       const outcome = await this.context.target.sync({
         app,
@@ -242,7 +262,7 @@ export class ApplicationReconciler {
       this.succeed(revision, outcome.objects, outcome.health);
       this.watchDrift(app, revision, objects);
       this.context.onSync?.(
-        record(app, reason, alreadyApplied ? 'healed' : 'synced', began, revision, objects.length),
+        record(app, reason, healing ? 'healed' : 'synced', began, revision, objects.length),
       );
     } catch (cause) {
       const error = signal.aborted

@@ -54,7 +54,8 @@ export class Backoff {
 
 /**
  * Backoff per key (e.g. per object), forgotten after `quietMs` without a failure: the first
- * call for a key waits 0 ms, later ones follow the policy.
+ * call for a key waits 0 ms, later ones follow the policy. The quiet period counts from the end
+ * of the last wait, so a wait as long as the quiet period does not reset the count by itself.
  */
 export class KeyedBackoff {
   readonly #entries = new Map<string, { count: number; last: number }>();
@@ -70,8 +71,9 @@ export class KeyedBackoff {
     const now = this.now();
     const before = this.#entries.get(key);
     const count = before === undefined || now - before.last > this.quietMs ? 0 : before.count;
-    this.#entries.set(key, { count: count + 1, last: now });
-    return count === 0 ? 0 : backoffDelay(count - 1, this.policy);
+    const wait = count === 0 ? 0 : backoffDelay(count - 1, this.policy);
+    this.#entries.set(key, { count: count + 1, last: now + wait });
+    return wait;
   }
 
   forget(key: string): void {

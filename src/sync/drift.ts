@@ -5,7 +5,16 @@
  * then the server's dry-run as the judge) is reported, and restored when self-heal is on, with a
  * growing delay for an object that keeps drifting (someone is fighting us).
  */
-import { ErrorCodes, GitOpsError, gvkOf, keyOf, objectKeyToString, toGitOpsError } from '../runtime/index.js';
+import {
+  ErrorCodes,
+  GitOpsError,
+  KeyedBackoff,
+  gvkOf,
+  keyOf,
+  objectKeyToString,
+  sleep,
+  toGitOpsError,
+} from '../runtime/index.js';
 import type { KubeObject, ObjectKey } from '../runtime/index.js';
 import { watchObjects } from '../kube/index.js';
 import { applyObject, isUpToDate } from './apply.js';
@@ -38,6 +47,15 @@ export interface DriftWatchOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The one self-heal policy, used here and by the operator's reconciler: the first heal of an
+ * object at once, then, when the same object drifts again, after 2 s doubling up to 5 min
+ * (someone is fighting us); 5 quiet minutes after the last wait reset it.
+ */
+export function selfHealBackoff(initialMs = 2_000): KeyedBackoff {
+  return new KeyedBackoff({ initialMs, maxMs: 300_000 }, 300_000);
+}
+
 /** Watches an application's objects for drift until stopped. */
 export class DriftWatcher {
   readonly application: string;
@@ -45,7 +63,7 @@ export class DriftWatcher {
   readonly #engine: SyncEngine;
   readonly #options: DriftWatchOptions;
   readonly #controller = new AbortController();
-  readonly #heals = new Map<string, { count: number; last: number }>();
+  readonly #heals: KeyedBackoff;
   readonly #busy = new Set<string>();
   readonly #waiters = new Set<() => void>();
   #done: Promise<void> = Promise.resolve();
@@ -54,6 +72,7 @@ export class DriftWatcher {
     this.#engine = engine;
     this.application = application;
     this.#options = options;
+    this.#heals = selfHealBackoff(options.healBackoffMs);
     options.signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
 
@@ -217,22 +236,9 @@ export class DriftWatcher {
   }
 
   async #backoff(id: string): Promise<void> {
-    const now = Date.now();
-    const before = this.#heals.get(id);
-    // Quiet for 5 minutes: the next drift is healed at once again.
-    const count = before === undefined || now - before.last > 300_000 ? 0 : before.count;
-    const wait =
-      count === 0 ? 0 : Math.min(300_000, (this.#options.healBackoffMs ?? 2_000) * 2 ** (count - 1));
-    if (wait > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        this.#controller.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    this.#heals.set(id, { count: count + 1, last: Date.now() });
+    const wait = this.#heals.next(id);
+    // Stopped while waiting: go on, and the heal fails as aborted, as any other call would.
+    if (wait > 0) await sleep(wait, this.#controller.signal).catch(() => undefined);
   }
 
   #base(p: { id: string; key: ObjectKey }): Omit<DriftEvent, 'reason'> {

@@ -6,13 +6,14 @@
 import { setMaxListeners } from 'node:events';
 
 import type { Git } from '../git/index.js';
-import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, backoffDelay, toGitOpsError } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import { applicationKey, parseDuration } from './application.js';
 import type { Application, ApplicationCondition, ApplicationStatus } from './application.js';
 import type { Renderer } from './render.js';
 import type { HealthStatus } from './health.js';
-import type { DriftEvent } from './drift.js';
+import { selfHealBackoff, type DriftEvent } from './drift.js';
+import { alreadyApplied, nextStep, type ReconcileFacts } from './reconcile-decision.js';
 import type { SyncTarget } from './sync-target.js';
 
 export type TriggerReason =
@@ -81,7 +82,7 @@ export class ApplicationReconciler {
   /** Set once a dry-run confirmed drift (OutOfSync); only a check that finds none clears it. */
   private driftConfirmed = false;
   /** Self-heals per object, so an object someone keeps changing is restored ever more slowly. */
-  private readonly heals = new Map<string, { count: number; last: number }>();
+  private readonly heals = selfHealBackoff();
   private healTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -169,58 +170,77 @@ export class ApplicationReconciler {
     let objects: readonly KubeObject[] = [];
     clearTimeout(this.retryTimer);
     try {
-      const waiting = this.context.unhealthyDependencies(app);
-      if (waiting.length > 0) {
-        this.setStatus({
-          phase: 'Waiting',
-          condition: condition('DependenciesReady', 'False', 'Waiting', `waiting for ${waiting.join(', ')}`),
-        });
-        this.context.onSync?.(record(app, reason, 'waiting', began, undefined, 0));
-        return this.state;
-      }
-      this.context.onProgress?.(app, 'fetch');
-      const source = await this.context.source(app, signal);
-      revision = source.revision;
-      const applied = await this.context.target.appliedRevision(app, signal);
-      const alreadyApplied =
-        applied?.complete === true &&
-        applied.revision === revision &&
-        reason !== 'manual' &&
-        !this.options.dryRun;
-      // Without self-heal an applied revision needs no render, unless drift was seen (or cannot
-      // be known yet: no watch since a restart) and has to be confirmed or cleared.
-      const driftKnown =
-        !this.canWatchDrift() ||
-        (this.driftWatch?.revision === revision && this.drifted.size === 0 && !this.driftConfirmed);
-      if (alreadyApplied && !app.spec.policy.selfHeal && driftKnown) {
-        this.succeed(revision, undefined, await this.context.target.health(app, signal));
-        this.context.onSync?.(record(app, reason, 'unchanged', began, revision, 0));
-        return this.state;
-      }
-      this.context.onProgress?.(app, 'render');
-      const rendered = await this.context.renderer.renderAll(
-        source.git,
-        revision,
-        app.spec.source.paths,
-        signal,
-      );
-      objects = rendered.flatMap((r) => r.objects);
-      if (alreadyApplied) {
-        const drifted = await this.context.target.drifted(app, objects, signal);
-        if (!drifted || !app.spec.policy.selfHeal) {
-          const health = await this.context.target.health(app, signal);
-          if (drifted) this.outOfSync(revision, health);
-          else {
-            this.drifted.clear();
-            this.driftConfirmed = false;
-            this.succeed(revision, undefined, health);
+      const waitingOn = this.context.unhealthyDependencies(app);
+      const facts: ReconcileFacts = {
+        reason,
+        waitingOn,
+        dryRun: this.options.dryRun === true,
+        selfHeal: app.spec.policy.selfHeal,
+        driftKnown: false,
+        rendered: false,
+      };
+      let source: Awaited<ReturnType<ReconcilerContext['source']>> | undefined;
+      for (let step = nextStep(facts); step !== 'sync'; step = nextStep(facts)) {
+        switch (step) {
+          case 'wait':
+            this.setStatus({
+              phase: 'Waiting',
+              condition: condition(
+                'DependenciesReady',
+                'False',
+                'Waiting',
+                `waiting for ${waitingOn.join(', ')}`,
+              ),
+            });
+            this.context.onSync?.(record(app, reason, 'waiting', began, undefined, 0));
+            return this.state;
+          case 'fetch':
+            this.context.onProgress?.(app, 'fetch');
+            source = await this.context.source(app, signal);
+            revision = source.revision;
+            facts.revision = revision;
+            facts.applied = (await this.context.target.appliedRevision(app, signal)) ?? null;
+            facts.driftKnown =
+              !this.canWatchDrift() ||
+              (this.driftWatch?.revision === revision && this.drifted.size === 0 && !this.driftConfirmed);
+            break;
+          case 'unchanged':
+            this.succeed(revision!, undefined, await this.context.target.health(app, signal));
+            this.context.onSync?.(record(app, reason, 'unchanged', began, revision, 0));
+            return this.state;
+          case 'render': {
+            this.context.onProgress?.(app, 'render');
+            const rendered = await this.context.renderer.renderAll(
+              source!.git,
+              revision!,
+              app.spec.source.paths,
+              signal,
+            );
+            objects = rendered.flatMap((r) => r.objects);
+            facts.rendered = true;
+            break;
           }
-          this.watchDrift(app, revision, objects);
-          const result = drifted ? 'drifted' : 'unchanged';
-          this.context.onSync?.(record(app, reason, result, began, revision, objects.length));
-          return this.state;
+          case 'check-drift':
+            facts.drifted = await this.context.target.drifted(app, objects, signal);
+            break;
+          case 'confirm':
+          case 'report-drift': {
+            const health = await this.context.target.health(app, signal);
+            if (step === 'report-drift') this.outOfSync(revision!, health);
+            else {
+              this.drifted.clear();
+              this.driftConfirmed = false;
+              this.succeed(revision!, undefined, health);
+            }
+            this.watchDrift(app, revision!, objects);
+            const result = step === 'report-drift' ? 'drifted' : 'unchanged';
+            this.context.onSync?.(record(app, reason, result, began, revision, objects.length));
+            return this.state;
+          }
         }
       }
+      revision = revision!;
+      const healing = alreadyApplied(facts);
       this.setStatus({ phase: 'Syncing', lastAttemptedRevision: revision });
       const outcome = await this.context.target.sync({
         app,
@@ -242,7 +262,7 @@ export class ApplicationReconciler {
       this.succeed(revision, outcome.objects, outcome.health);
       this.watchDrift(app, revision, objects);
       this.context.onSync?.(
-        record(app, reason, alreadyApplied ? 'healed' : 'synced', began, revision, objects.length),
+        record(app, reason, healing ? 'healed' : 'synced', began, revision, objects.length),
       );
     } catch (cause) {
       const error = signal.aborted
@@ -354,19 +374,9 @@ export class ApplicationReconciler {
     this.driftWatch = watch;
   }
 
-  /**
-   * A sync for drift: at once the first time, then, with self-heal on and the same object drifting
-   * again, after 2 s doubling up to 5 min (someone is fighting us); 5 quiet minutes reset it.
-   */
+  /** A sync for drift: at once, or, with self-heal on, after the one self-heal backoff of drift.ts. */
   private triggerForDrift(id: string): void {
-    let wait = 0;
-    if (this.current.spec.policy.selfHeal) {
-      const now = Date.now();
-      const before = this.heals.get(id);
-      const count = before === undefined || now - before.last > 300_000 ? 0 : before.count;
-      this.heals.set(id, { count: count + 1, last: now });
-      wait = count === 0 ? 0 : Math.min(300_000, 2_000 * 2 ** (count - 1));
-    }
+    const wait = this.current.spec.policy.selfHeal ? this.heals.next(id) : 0;
     if (wait === 0) {
       void this.trigger('drift');
       return;
@@ -396,7 +406,7 @@ export class ApplicationReconciler {
       return;
     }
     if (this.options.timer !== true) return;
-    const wait = Math.min(5_000 * 2 ** this.healthChecks, 60_000);
+    const wait = backoffDelay(this.healthChecks, { initialMs: 5_000, maxMs: 60_000 });
     this.healthChecks++;
     this.healthTimer = setTimeout(() => void this.trigger('timer'), wait);
     this.healthTimer.unref?.();
@@ -420,12 +430,13 @@ export class ApplicationReconciler {
     if (this.stopped || error.code === ErrorCodes.Aborted) return;
     const retry = this.current.spec.policy.retry;
     if (retry.limit !== 0 && this.failures > retry.limit) return;
-    const wait = Math.min(
-      retry.backoffSeconds * 1000 * 2 ** (this.failures - 1),
-      retry.maxBackoffSeconds * 1000,
-    );
-    const jittered = wait * (0.8 + 0.4 * (this.context.random ?? Math.random)());
-    this.retryTimer = setTimeout(() => void this.trigger('retry'), jittered);
+    const wait = backoffDelay(this.failures - 1, {
+      initialMs: retry.backoffSeconds * 1000,
+      maxMs: retry.maxBackoffSeconds * 1000,
+      jitter: 0.2,
+      ...(this.context.random === undefined ? {} : { random: this.context.random }),
+    });
+    this.retryTimer = setTimeout(() => void this.trigger('retry'), wait);
     this.retryTimer.unref?.();
   }
 

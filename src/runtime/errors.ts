@@ -49,10 +49,16 @@ export const ErrorCodes = {
   TypeMismatch: 'TypeMismatch',
   UnsupportedContentType: 'UnsupportedContentType',
   EditFailed: 'EditFailed',
+  /** Bytes that are not valid UTF-8 (manifests are UTF-8 text). */
+  InvalidEncoding: 'InvalidEncoding',
+  /** Values JSON cannot carry (`.nan`, `.inf`) or tags this library does not take (`!!binary`). */
+  UnsupportedValue: 'UnsupportedValue',
   // Filesystem and paths.
   PathEscape: 'PathEscape',
   InvalidName: 'InvalidName',
   IoError: 'IoError',
+  /** A file larger than a command reads (gitops fmt and validate: 16 MiB by default). */
+  FileTooLarge: 'FileTooLarge',
   // Git, forge, cluster.
   GitError: 'GitError',
   HostKeyMismatch: 'HostKeyMismatch',

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 
 import type { KubeClient } from '../kube/index.js';
-import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, stringifyJson, toGitOpsError } from '../runtime/index.js';
 import { createServer } from '../server/index.js';
 import {
   APPLICATION_GROUP,
@@ -89,7 +89,7 @@ export function appsCommand(output: Output, setCode: (code: number) => void): Co
           target.close();
         }
         const apps = parsed.items ?? [parsed as Application];
-        if (flags.output === 'json') output.out(JSON.stringify(parsed, null, 2));
+        if (flags.output === 'json') output.out(stringifyJson(parsed, 2));
         else if (flags.output === 'yaml') output.out(stringify(parsed).trimEnd());
         else {
           const rows = apps.map((a) => [

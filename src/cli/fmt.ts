@@ -1,5 +1,4 @@
 /** `gitops fmt`: normalise manifest files through the serializer, keeping their comments. */
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   Decoder,
@@ -11,7 +10,7 @@ import {
 } from '../serializer/index.js';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import { writeFileAtomic } from '../storage/index.js';
-import { collectManifestFiles } from './files.js';
+import { collectManifestFiles, readManifestFile } from './files.js';
 import type { Output } from './report.js';
 import { reportError } from './report.js';
 
@@ -48,7 +47,7 @@ export async function runFmt(paths: readonly string[], options: FmtOptions, outp
   let failed = false;
   for (const file of await collectManifestFiles(paths)) {
     try {
-      const text = await readFile(file, 'utf8');
+      const text = await readManifestFile(file);
       const formatted = formatManifestText(text, file);
       if (formatted === text) continue;
       if (options.check) {

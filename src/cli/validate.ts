@@ -1,5 +1,4 @@
 /** `gitops validate`: decode strictly, register the CRDs found, validate every object, list them. */
-import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import {
   ErrorCodes,
@@ -13,7 +12,7 @@ import {
 import type { FieldPathSegment, KubeObject } from '../runtime/index.js';
 import { Decoder, FrameLocator, contentTypeOf, sniffContentType } from '../serializer/index.js';
 import type { DecodedDocument } from '../serializer/index.js';
-import { collectManifestFiles } from './files.js';
+import { collectManifestFiles, readManifestFile } from './files.js';
 import type { Output } from './report.js';
 import { reportError } from './report.js';
 
@@ -43,7 +42,7 @@ export async function runValidate(
   const files = await collectManifestFiles(paths);
   for (const file of [...options.crd, ...files]) {
     try {
-      if (!texts.has(file)) texts.set(file, await readFile(file, 'utf8'));
+      if (!texts.has(file)) texts.set(file, await readManifestFile(file));
     } catch (err) {
       problems += reportError(output, err, file);
     }

@@ -14,7 +14,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ErrorCodes, GitOpsError, invalidField } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, invalidField, redactUrlSecrets } from '../runtime/index.js';
 import type { ParsedRemoteUrl } from './validate.js';
 
 export interface SshCredentials {
@@ -195,5 +195,5 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     if (secret.length >= 4) out = out.split(secret).join('***');
   }
-  return out.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/@\s:]*):[^/@\s]*@/g, '$1$2:***@');
+  return redactUrlSecrets(out.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/@\s:]*):[^/@\s]*@/g, '$1$2:***@'));
 }

@@ -4,7 +4,7 @@
  * filters. Anything that git could read as an option (a leading `-`) is refused here, so no
  * caller text ever becomes a git option even where `--` cannot be used.
  */
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, redactUrlSecrets } from '../runtime/index.js';
 
 function invalid(message: string, field: string, value: string): GitOpsError {
   return new GitOpsError(ErrorCodes.Invalid, message, { details: { field, value: printable(value) } });
@@ -176,6 +176,15 @@ export function parseRemoteUrl(url: string, field = 'url'): ParsedRemoteUrl {
     }
   }
   if (url.includes('::')) throw invalid(`${field} names a remote helper, which is not allowed`, field, url);
+  // `user:password@host:path` is no SSH host `user`: refused, and the password is never shown.
+  if (/^[^/@:]*:[^/@]*@[^/@:]+:/.test(url)) {
+    throw new GitOpsError(
+      ErrorCodes.Invalid,
+      `${field} carries a password before the host (user:password@host:path); use an SSH key or ` +
+        'an https URL with credentials passed separately',
+      { details: { field } },
+    );
+  }
   // scp-like `[user@]host:path`, which git treats as ssh when the colon comes before any slash.
   const scp = /^(?:([^@/:]+)@)?([^@/:]+):(.*)$/.exec(url);
   if (scp !== null) {
@@ -188,9 +197,9 @@ export function parseRemoteUrl(url: string, field = 'url'): ParsedRemoteUrl {
   throw invalid(`${field} ${printable(url)} is neither a URL nor an absolute path`, field, url);
 }
 
-/** The URL without any user information, safe to show. */
+/** The URL without any user information, query values or fragment, safe to show. */
 export function redactUrl(url: string): string {
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@]*@/, '$1');
+  return redactUrlSecrets(url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@]*@/, '$1'));
 }
 
 /**

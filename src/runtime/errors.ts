@@ -4,6 +4,8 @@
  * knows Kubernetes knows what they mean; the decoder adds its own, each tied to a location.
  */
 
+import { redactUrlSecrets } from './redact-url.js';
+
 export const ErrorCodes = {
   // Kubernetes Status reasons.
   NotFound: 'NotFound',
@@ -47,10 +49,16 @@ export const ErrorCodes = {
   TypeMismatch: 'TypeMismatch',
   UnsupportedContentType: 'UnsupportedContentType',
   EditFailed: 'EditFailed',
+  /** Bytes that are not valid UTF-8 (manifests are UTF-8 text). */
+  InvalidEncoding: 'InvalidEncoding',
+  /** Values JSON cannot carry (`.nan`, `.inf`) or tags this library does not take (`!!binary`). */
+  UnsupportedValue: 'UnsupportedValue',
   // Filesystem and paths.
   PathEscape: 'PathEscape',
   InvalidName: 'InvalidName',
   IoError: 'IoError',
+  /** A file larger than a command reads (gitops fmt and validate: 16 MiB by default). */
+  FileTooLarge: 'FileTooLarge',
   // Git, forge, cluster.
   GitError: 'GitError',
   HostKeyMismatch: 'HostKeyMismatch',
@@ -92,10 +100,11 @@ export class GitOpsError extends Error {
   readonly causes: readonly GitOpsError[];
 
   constructor(code: ErrorCode, message: string, options: GitOpsErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // A URL in a message or detail never shows a password, token, query value or fragment.
+    super(redactUrlSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GitOpsError';
     this.code = code;
-    this.details = options.details ?? {};
+    this.details = redactDetails(options.details ?? {});
     this.causes = options.causes ?? [];
   }
 
@@ -120,6 +129,18 @@ export class GitOpsError extends Error {
   toJSON(): { code: ErrorCode; message: string; details: ErrorDetails } {
     return { code: this.code, message: this.message, details: this.details };
   }
+}
+
+function redactDetails(details: ErrorDetails): ErrorDetails {
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(details)) {
+    if (typeof value !== 'string') continue;
+    const safe = redactUrlSecrets(value);
+    if (safe === value) continue;
+    copy ??= { ...details };
+    copy[key] = safe;
+  }
+  return (copy as ErrorDetails | undefined) ?? details;
 }
 
 export function isGitOpsError(err: unknown, code?: ErrorCode): err is GitOpsError {

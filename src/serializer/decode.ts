@@ -33,7 +33,7 @@ import { contentTypeOf, createFrameSplitter, readFrames, sniffContentType } from
 import type { ContentType, Frame, FrameSource } from './frames.js';
 import { countAliases, mayHaveAliases, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
-import { KUBE_YAML_SCHEMA, resolvePlainScalar } from './yaml11.js';
+import { findNonFinite, KUBE_YAML_SCHEMA, mayHaveNonFinite, resolvePlainScalar } from './yaml11.js';
 
 export interface DecoderOptions {
   /** Refuse duplicate keys and fields the schema does not know. Default true. */
@@ -250,6 +250,17 @@ export class Decoder {
             'this looks like a "billion laughs" document, write the values out instead';
         const segments = report.path !== undefined ? safeParsePath(report.path) : [];
         const error = locator.error(ErrorCodes.AliasLimit, message, segments);
+        return { value: undefined, empty: false, errors: [error] };
+      }
+    }
+    if (mayHaveNonFinite(text)) {
+      const at = findNonFinite(value);
+      if (at !== undefined) {
+        const error = locator.error(
+          ErrorCodes.UnsupportedValue,
+          '.nan and .inf are numbers JSON cannot carry (the API server refuses them); quote the value to keep it as a string',
+          safeParsePath(at),
+        );
         return { value: undefined, empty: false, errors: [error] };
       }
     }

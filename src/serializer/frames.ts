@@ -51,6 +51,8 @@ export type FrameSource =
 export interface FrameSplitter {
   push(chunk: string): Frame[];
   end(): Frame[];
+  /** Characters copied into new strings so far (YAML): a measure of work, linear in the input. */
+  readonly copied?: number;
 }
 
 const CONTENT_TYPES: Record<string, ContentType> = { '.yaml': 'yaml', '.yml': 'yaml', '.json': 'json' };
@@ -206,7 +208,16 @@ function isMarker(buf: string, pos: number, code: number): boolean {
  * (they round-trip but hold no object). Directives (`%YAML`) and a BOM go into the separator.
  */
 class YamlFrameSplitter implements FrameSplitter {
-  private buf = '';
+  /**
+   * The current frame's text is held as scanned pieces (`head`) and the unscanned rest
+   * (`tail`), joined only when a frame ends: a chunk is scanned once and copied a bounded number
+   * of times, so reading a large document in small chunks is linear, not quadratic.
+   */
+  private head: string[] = [];
+  private headLength = 0;
+  private tail = '';
+  /** Characters copied into new strings so far (joins, concatenations): the work done. */
+  copied = 0;
   /** Offset in the source of buf[0]; buf always starts where the current frame starts. */
   private base = 0;
   /** Start of the next line to examine, in buf. */
@@ -229,22 +240,51 @@ class YamlFrameSplitter implements FrameSplitter {
     private readonly file: string | undefined,
   ) {}
 
+  /** The current frame's whole text (joined once, when a frame ends). */
+  private get buf(): string {
+    if (this.head.length > 0) {
+      this.copied += this.headLength + this.tail.length;
+      this.tail = this.head.join('') + this.tail;
+      this.head = [];
+      this.headLength = 0;
+    }
+    return this.tail;
+  }
+
+  private set buf(text: string) {
+    this.head = [];
+    this.headLength = 0;
+    this.tail = text;
+  }
+
   push(chunk: string): Frame[] {
     return this.guard.run((out) => {
       if (chunk === '') return;
-      this.buf += chunk;
+      this.copied += this.tail.length - (this.pos - this.headLength) + chunk.length;
+      this.tail += chunk;
+      // A concatenation is a rope; searching a large rope line by line re-walks it. Turning it
+      // into one flat string now (ToNumber flattens its argument) keeps each search local.
+      void Number(this.tail);
       if (!this.started) {
         this.started = true;
-        if (this.buf.charCodeAt(0) === BOM) this.pos = this.textStart = 1;
+        if (this.tail.charCodeAt(0) === BOM) this.pos = this.textStart = 1;
       }
       this.scan(out, false);
+      // What was scanned moves to the head, so the next chunk joins only the unscanned rest.
+      const local = this.pos - this.headLength;
+      if (local > 0) {
+        this.head.push(this.tail.slice(0, local));
+        this.headLength += local;
+        this.tail = this.tail.slice(local);
+      }
     });
   }
 
   end(): Frame[] {
     return this.guard.run((out) => {
       this.scan(out, true);
-      if (!this.inPrefix || this.buf.length > 0) this.emit(out, this.buf.length, this.buf.length);
+      const length = this.headLength + this.tail.length;
+      if (!this.inPrefix || length > 0) this.emit(out, length, length);
     });
   }
 
@@ -252,35 +292,36 @@ class YamlFrameSplitter implements FrameSplitter {
 
   private scan(out: Frame[], final: boolean): void {
     for (;;) {
-      const { buf, pos } = this;
-      if (pos >= buf.length) break;
-      const newline = buf.indexOf('\n', pos);
+      const text = this.tail;
+      const offset = this.headLength;
+      const local = this.pos - offset;
+      if (local >= text.length) break;
+      const newline = text.indexOf('\n', local);
       if (newline === -1 && !final) {
-        if (buf.length - pos > this.limits.maxFrameBytes) this.tooLarge();
+        if (text.length - local > this.limits.maxFrameBytes) this.tooLarge();
         break;
       }
-      const lineEnd = newline === -1 ? buf.length : newline;
-      const after = newline === -1 ? buf.length : newline + 1;
-      const c = buf.charCodeAt(pos);
-      if (c === DASH && isMarker(buf, pos, DASH)) {
-        this.documentStart(out, pos, lineEnd, after);
-      } else if (c === DOT && !this.inPrefix && isMarker(buf, pos, DOT)) {
-        this.emit(out, pos, after);
+      const lineEnd = newline === -1 ? text.length : newline;
+      const after = newline === -1 ? text.length : newline + 1;
+      const c = text.charCodeAt(local);
+      if (c === DASH && isMarker(text, local, DASH)) {
+        this.documentStart(out, this.pos, offset + lineEnd, offset + after);
+      } else if (c === DOT && !this.inPrefix && isMarker(text, local, DOT)) {
+        this.emit(out, this.pos, offset + after);
         this.inPrefix = true;
         this.pos = 0;
         this.textLine = this.line + 1;
         this.textColumn = 1;
       } else {
-        if (this.inPrefix) this.classifyPrefixLine(pos, lineEnd);
-        this.pos = after;
+        if (this.inPrefix) this.classifyPrefixLine(text, local, lineEnd);
+        this.pos = offset + after;
         if (this.pos > this.limits.maxFrameBytes) this.tooLarge();
       }
       if (newline !== -1) this.line++;
     }
   }
 
-  private classifyPrefixLine(pos: number, lineEnd: number): void {
-    const { buf } = this;
+  private classifyPrefixLine(buf: string, pos: number, lineEnd: number): void {
     let i = pos;
     while (i < lineEnd) {
       const c = buf.charCodeAt(i);

@@ -81,8 +81,7 @@ export function isAmbiguousPlainString(value: string): boolean {
 }
 
 // js-yaml exports its built-in types at run time; @types/js-yaml does not declare them.
-const t = (jsYaml as unknown as { types: Record<'merge' | 'binary' | 'omap' | 'pairs' | 'set', jsYaml.Type> })
-  .types;
+const t = (jsYaml as unknown as { types: Record<'merge' | 'omap' | 'pairs' | 'set', jsYaml.Type> }).types;
 
 const nullType = new jsYaml.Type('tag:yaml.org,2002:null', {
   kind: 'scalar',
@@ -120,11 +119,40 @@ const floatType = new jsYaml.Type('tag:yaml.org,2002:float', {
   represent: (obj: object) => String(obj),
 });
 
+// `!!binary` stays the base64 text it was written as (line breaks and spaces taken out): a
+// string, as JSON carries it, never bytes that a later write would turn into a map of numbers.
+// Text that is not base64 is refused by the parser.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const binaryType = new jsYaml.Type('tag:yaml.org,2002:binary', {
+  kind: 'scalar',
+  resolve: (data: string | null) => data !== null && BASE64.test(data.replace(/\s+/g, '')),
+  construct: (data: string) => data.replace(/\s+/g, ''),
+});
+
+/** Whether a YAML text may hold `.nan` or `.inf` (cheap test before walking a value). */
+export function mayHaveNonFinite(text: string): boolean {
+  return /\.(?:nan|NaN|NAN|inf|Inf|INF)\b/.test(text);
+}
+
+/** The path (`.a[0].b`) of the first NaN or infinite number in a parsed value, if any. */
+export function findNonFinite(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [`[${i}]`, v])
+    : Object.entries(value).map(([k, v]) => [`.${k}`, v]);
+  for (const [step, child] of entries) {
+    const found = findNonFinite(child, path + step);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /**
  * A js-yaml schema with Kubernetes' (go-yaml v2) meaning of plain scalars: YAML 1.1 booleans,
  * integers and floats, merge keys, and no timestamp type (timestamps stay strings).
  */
 export const KUBE_YAML_SCHEMA = jsYaml.FAILSAFE_SCHEMA.extend({
   implicit: [nullType, boolType, intType, floatType, t.merge],
-  explicit: [t.binary, t.omap, t.pairs, t.set],
+  explicit: [binaryType, t.omap, t.pairs, t.set],
 });

@@ -4,13 +4,14 @@
  * instead (forges cannot send our token). Errors answer with the catalogue's code, never a stack.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { webhookErrorStatus } from '../forge/index.js';
 import { ErrorCodes, GitOpsError, parseJsonExact, stringifyJson, toGitOpsError } from '../runtime/index.js';
-import { handlePushWebhook } from '../sync/index.js';
+import { DeliveryMemory, handlePushWebhook } from '../sync/index.js';
 import type { ApplicationView, Operator } from '../sync/index.js';
 import { operatorMetrics } from './metrics.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -28,7 +29,37 @@ export interface ServerOptions {
   /** A pino logger or `false`; default false (the CLI passes its own). */
   logger?: boolean | object;
   processMetrics?: boolean;
+  /** Limits against hostile or broken clients; see ServerLimits for the defaults. */
+  limits?: ServerLimits;
 }
+
+/** What one client may cost the server. Every field has a default. */
+export interface ServerLimits {
+  /** Largest request body; a larger one gets 413. Default 5 MiB. */
+  bodyBytes?: number;
+  /** Time to receive a whole request (headers and body); then 408 and the connection closes. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Time to receive the headers. Default 10 s (never more than requestTimeoutMs). */
+  headersTimeoutMs?: number;
+  /** A connection with no traffic for this long is closed. Default 60 s. */
+  idleTimeoutMs?: number;
+  /** How long a kept-alive connection waits for its next request. Default 5 s. */
+  keepAliveTimeoutMs?: number;
+  /** Connections open at once; more are closed as they arrive. Default 512. */
+  maxConnections?: number;
+  /** How long a webhook delivery id is remembered to refuse a replay (409). Default 1 h. */
+  deliveryMemoryMs?: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: Readonly<Required<ServerLimits>> = Object.freeze({
+  bodyBytes: 5 * 1024 * 1024,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 512,
+  deliveryMemoryMs: 60 * 60 * 1000,
+});
 
 export interface OperatorServer {
   app: FastifyInstance;
@@ -48,7 +79,28 @@ export function createServer(options: ServerOptions): OperatorServer {
   }
   const { operator } = options;
   const metrics = operatorMetrics(operator, { processMetrics: options.processMetrics });
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 5 * 1024 * 1024 });
+  const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  const headersTimeoutMs = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  const deliveries = new DeliveryMemory(limits.deliveryMemoryMs);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: limits.bodyBytes,
+    // Our own node server: its request and header timeouts are checked often enough to matter.
+    serverFactory: (handler) => {
+      const http = createHttpServer(
+        {
+          requestTimeout: limits.requestTimeoutMs,
+          headersTimeout: headersTimeoutMs,
+          keepAliveTimeout: limits.keepAliveTimeoutMs,
+          connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+        },
+        handler,
+      );
+      http.maxConnections = limits.maxConnections;
+      http.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
+      return http;
+    },
+  });
 
   // Signatures are over the exact bytes, so the webhook route keeps the raw body.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
@@ -70,7 +122,7 @@ export function createServer(options: ServerOptions): OperatorServer {
   app.setReplySerializer((payload) => stringifyJson(payload));
 
   app.setErrorHandler((error, _request, reply) => {
-    const problem = toGitOpsError(error);
+    const problem = fromHttpError(error) ?? toGitOpsError(error);
     void reply.status(statusOf(problem)).send({ error: problem.toJSON() });
   });
 
@@ -104,7 +156,7 @@ export function createServer(options: ServerOptions): OperatorServer {
       const { outcome, fetched } = await handlePushWebhook(
         operator,
         { headers: request.headers, rawBody },
-        { secret: options.webhookSecret },
+        { secret: options.webhookSecret, deliveries },
       );
       metrics.webhookRequests.inc({ status: String(outcome.status) });
       return reply.status(outcome.status).send({
@@ -218,6 +270,29 @@ const STATUS: Partial<Record<string, number>> = {
   RequestEntityTooLarge: 413,
   UnsupportedMediaType: 415,
 };
+
+/**
+ * Fastify's own refusals (body too large, no or unknown content type, bad JSON) carry a 4xx
+ * statusCode: they keep it, under the catalogue's code, instead of becoming a 500.
+ */
+function fromHttpError(error: unknown): GitOpsError | undefined {
+  if (error instanceof GitOpsError) return undefined;
+  const status = (error as { statusCode?: unknown }).statusCode;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  const code =
+    status === 413
+      ? ErrorCodes.RequestEntityTooLarge
+      : status === 415
+        ? ErrorCodes.UnsupportedMediaType
+        : ErrorCodes.BadRequest;
+  const message =
+    status === 413
+      ? 'the request body is larger than this server accepts'
+      : status === 415
+        ? 'the request has no content type or one this server does not accept (application/json, application/x-www-form-urlencoded)'
+        : 'the request is malformed';
+  return new GitOpsError(code, message, { details: { status } });
+}
 
 function statusOf(error: GitOpsError): number {
   const fromDetails = error.details.status;

@@ -53,7 +53,7 @@ export { ApplicationReconciler } from './reconciler.js';
 export type { ReconcilerContext, ReconcilerOptions, SyncRecord, TriggerReason } from './reconciler.js';
 export { Operator, comparableUrl } from './operator.js';
 export type { ApplicationView, OperatorEvent, OperatorOptions } from './operator.js';
-export { handlePushWebhook } from './triggers.js';
+export { DeliveryMemory, handlePushWebhook } from './triggers.js';
 export type { PushTriggerOptions, PushTriggerResult } from './triggers.js';
 export { credentialsFromSecret, credentialsFromSecretData } from './repository-credentials.js';
 export { LeaderElector } from './leader-election.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { Credentials, Git } from '../git/index.js';
-import { Git as GitRepository, GitDirectory, lsRemote, parseRemoteUrl } from '../git/index.js';
+import { Git as GitRepository, GitDirectory, lsRemote, parseRemoteUrl, redactUrl } from '../git/index.js';
 import { ErrorCodes, EventHub, GitOpsError, abortable, toGitOpsError } from '../runtime/index.js';
 import { applicationKey, parseDuration, sourceRevision } from './application.js';
 import type { Application, ApplicationStatus, SourceRevision } from './application.js';
@@ -571,5 +571,5 @@ export function comparableUrl(url: string): string {
 }
 
 function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//');
+  return redactUrl(url);
 }

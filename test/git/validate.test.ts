@@ -7,6 +7,7 @@ import {
   assertRefName,
   assertRefspec,
   assertRevision,
+  lsRemote,
   normalizeRepoPath,
   parseRemoteUrl,
   redactUrl,
@@ -127,6 +128,27 @@ describe('repository paths', () => {
 });
 
 describe('remote URLs', () => {
+  it('refuses user:password@host:path without showing the password, and keeps secrets out of git errors', async () => {
+    let err: unknown;
+    try {
+      parseRemoteUrl('deploy:s3cret-pass@git.example:team/repo.git');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(GitOpsError);
+    expect((err as GitOpsError).code).toBe(ErrorCodes.Invalid);
+    expect(JSON.stringify((err as GitOpsError).toJSON())).not.toContain('s3cret-pass');
+    expect(String((err as GitOpsError).message)).toContain('password');
+    // A real git run against a closed port: its error names the URL, never the token.
+    const failed = await lsRemote('http://127.0.0.1:1/r.git?access_token=tok3n-in-query#frag-tok3n').catch(
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(GitOpsError);
+    const shown = JSON.stringify((failed as GitOpsError).toJSON()) + (failed as GitOpsError).message;
+    expect(shown).not.toMatch(/tok3n/);
+    expect(redactUrl('https://u:p@h/r.git?access_token=t#f')).toBe('https://h/r.git?access_token=***#***');
+  });
+
   it('recognises every supported transport', () => {
     expect(parseRemoteUrl('https://example.test/o/r.git')).toMatchObject({
       kind: 'https',

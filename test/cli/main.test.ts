@@ -253,6 +253,14 @@ describe('gitops validate', () => {
     expect(await readFile(join(dir, 'kustomization.yaml'), 'utf8')).toBe('resources:\n    - cm.yaml\n');
   });
 
+  it("refuses a built-in object whose name its kind does not allow, at the name's line", async () => {
+    const file = join(dir, 'cm.yaml');
+    await writeFile(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Upper_Case\ndata: {}\n');
+    const { code, out } = await run('validate', file);
+    expect(code).toBe(1);
+    expect(out.stderr[0]).toMatch(/cm\.yaml:4:\d+: Invalid: .*"Upper_Case" is not a valid ConfigMap name/);
+  });
+
   it('exits 2 on a usage error', async () => {
     const { code } = await run('validate');
     expect(code).toBe(2);

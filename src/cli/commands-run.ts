@@ -157,10 +157,15 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
   const url = await server.listen({ host, port });
   log.info({ url }, 'listening');
 
+  // Shutdown aborts the discovery loop wherever it is: a list in flight (and its retries) ends
+  // at once, and nothing is scheduled again after the signal.
+  const shutdown = new AbortController();
   let discovery: NodeJS.Timeout | undefined;
+  let discovering: Promise<void> | undefined;
   const discover = async (): Promise<void> => {
     try {
-      const list = await listApplications(client, flags.namespace);
+      const list = await listApplications(client, flags.namespace, shutdown.signal);
+      if (shutdown.signal.aborted) return;
       const seen = new Set<string>();
       for (const item of list.items) {
         try {
@@ -173,16 +178,22 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
           log.warn({ error: toGitOpsError(error).toJSON() }, 'an Application is invalid');
         }
       }
-      for (const view of operator.list()) if (!seen.has(view.key)) await operator.remove(view.key);
+      for (const view of operator.list()) {
+        if (shutdown.signal.aborted) return;
+        if (!seen.has(view.key)) await operator.remove(view.key);
+      }
     } catch (error) {
+      if (shutdown.signal.aborted) return;
       log.warn({ error: toGitOpsError(error).toJSON() }, 'listing Applications failed; retrying');
     }
   };
   const act = (): void => {
+    if (shutdown.signal.aborted) return;
     operator.start();
     const loop = (): void => {
-      void discover().finally(() => {
-        discovery = setTimeout(loop, Number(flags.resync) * 1000);
+      if (shutdown.signal.aborted) return;
+      discovering = discover().finally(() => {
+        if (!shutdown.signal.aborted) discovery = setTimeout(loop, Number(flags.resync) * 1000);
       });
     };
     loop();
@@ -217,7 +228,9 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
   await stopped;
   shuttingDown = true;
   log.info('shutting down');
+  shutdown.abort();
   clearTimeout(discovery);
+  await discovering;
   await operator.stop();
   await elector?.stop();
   await server.close();
@@ -276,10 +289,11 @@ function applicationsPath(namespace: string | undefined): string {
 async function listApplications(
   client: KubeClient,
   namespace: string | undefined,
+  signal?: AbortSignal,
 ): Promise<{ items: Application[] }> {
   const list = await client.list(
     { group: APPLICATION_GROUP, version: APPLICATION_VERSION, kind: APPLICATION_KIND },
-    namespace === undefined ? {} : { namespace },
+    { ...(namespace === undefined ? {} : { namespace }), ...(signal === undefined ? {} : { signal }) },
   );
   return { items: list.items as Application[] };
 }

@@ -320,6 +320,7 @@ describe('operator sync on the real control plane', () => {
   }, 60_000);
 });
 
+/** A Deployment whose Pods stay starting for an hour on the simulated nodes: it keeps rolling out. */
 function deployment(namespace: string, name: string): string {
   return [
     'apiVersion: apps/v1',
@@ -333,6 +334,7 @@ function deployment(namespace: string, name: string): string {
     '  template:',
     '    metadata:',
     `      labels: {app: ${name}}`,
+    "      annotations: {test.libgitops.dev/ready-after: '1h'}",
     '    spec:',
     '      containers:',
     `        - {name: ${name}, image: nginx}`,

@@ -5,6 +5,7 @@
 export * from './runtime/index.js';
 export * from './serializer/index.js';
 export * from './filter/index.js';
+export * from './patch/index.js';
 export * from './storage/index.js';
 export * from './git/index.js';
 export * from './gitstorage/index.js';

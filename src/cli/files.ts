@@ -1,7 +1,7 @@
 /** Finding the manifest files a command was given: files as named, folders walked. */
 import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import { contentTypeOf } from '../serializer/index.js';
 
@@ -125,4 +125,20 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
     }
   }
   return low;
+}
+
+/**
+ * Why a file holds no Kubernetes objects though it is YAML or JSON (kustomize's, Helm's and
+ * sops' own files), or undefined for a manifest file. Such files are skipped with a note, as
+ * kubectl and the API server would never take them for objects.
+ */
+export function notManifestReason(path: string): string | undefined {
+  const name = basename(path);
+  if (/^(kustomization|Kustomization)\.ya?ml$/.test(name)) return 'a kustomize file, not Kubernetes objects';
+  if (/^Chart\.(ya?ml|lock)$/.test(name)) return 'a Helm chart file, not Kubernetes objects';
+  if (/^values([-._][^/]*)?\.(ya?ml|json)$/.test(name) || /\.values\.ya?ml$/.test(name))
+    return 'Helm values, not Kubernetes objects';
+  if (name === '.sops.yaml' || name === '.sops.yml') return 'a sops configuration, not Kubernetes objects';
+  if (name === 'values.schema.json') return 'a Helm values schema, not Kubernetes objects';
+  return undefined;
 }

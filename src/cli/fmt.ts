@@ -10,7 +10,7 @@ import {
 } from '../serializer/index.js';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import { writeFileAtomic } from '../storage/index.js';
-import { collectManifestFiles, readManifestFile } from './files.js';
+import { collectManifestFiles, notManifestReason, readManifestFile } from './files.js';
 import type { Output } from './report.js';
 import { reportError } from './report.js';
 
@@ -46,6 +46,11 @@ export function formatManifestText(text: string, file: string): string {
 export async function runFmt(paths: readonly string[], options: FmtOptions, output: Output): Promise<number> {
   let failed = false;
   for (const file of await collectManifestFiles(paths)) {
+    const reason = notManifestReason(file);
+    if (reason !== undefined) {
+      output.err(`${file}: skipped: ${reason}`);
+      continue;
+    }
     try {
       const text = await readManifestFile(file);
       const formatted = formatManifestText(text, file);

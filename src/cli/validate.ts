@@ -12,7 +12,8 @@ import {
 import type { FieldPathSegment, KubeObject } from '../runtime/index.js';
 import { Decoder, FrameLocator, contentTypeOf, sniffContentType } from '../serializer/index.js';
 import type { DecodedDocument } from '../serializer/index.js';
-import { collectManifestFiles, readManifestFile } from './files.js';
+import { APPLICATION_GROUP, APPLICATION_KIND, applicationCrd } from '../sync/index.js';
+import { collectManifestFiles, notManifestReason, readManifestFile } from './files.js';
 import type { Output } from './report.js';
 import { reportError } from './report.js';
 
@@ -39,7 +40,12 @@ export async function runValidate(
   let problems = 0;
   const scheme = new Scheme();
   const texts = new Map<string, string>();
-  const files = await collectManifestFiles(paths);
+  const files: string[] = [];
+  for (const file of await collectManifestFiles(paths)) {
+    const reason = notManifestReason(file);
+    if (reason === undefined) files.push(file);
+    else output.err(`${file}: skipped: ${reason}`);
+  }
   for (const file of [...options.crd, ...files]) {
     try {
       if (!texts.has(file)) texts.set(file, await readManifestFile(file));
@@ -84,6 +90,10 @@ export async function runValidate(
       }
     }
   }
+
+  // The project's own Application kind is always known; a CRD of it among the files wins.
+  if (scheme.lookupKind(APPLICATION_GROUP, APPLICATION_KIND) === undefined)
+    scheme.registerCRD(applicationCrd());
 
   const strict = new Decoder({ strict: true, scheme });
   const found: Located[] = [];

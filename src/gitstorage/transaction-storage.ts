@@ -13,10 +13,10 @@ import type {
   GetOptions,
   ObjectLocation,
   ObjectStorage,
-  Patch,
   PatchOptions,
   WriteOptions,
 } from '../storage/index.js';
+import type { Patch } from '../patch/index.js';
 import type { OverlayRawStorage } from './overlay-raw-storage.js';
 
 /** Where objects are in the base commit of a transaction. */

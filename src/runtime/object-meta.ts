@@ -7,6 +7,7 @@ import { ErrorCodes, GitOpsError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import { formatFieldPath } from './field-path.js';
 import type { FieldPathSegment } from './field-path.js';
+import { builtinIsNamespaced } from './builtin-scopes.js';
 import { parseApiVersion } from './gvk.js';
 import { isList, isPlainObject } from './types.js';
 
@@ -117,6 +118,8 @@ export interface ObjectMetaCheck {
   strict?: boolean;
   /** False for embedded objects such as pod templates, which have no name of their own. */
   requireName?: boolean;
+  /** The name is only a path segment, of any length (RBAC kinds). */
+  pathSegmentName?: boolean;
 }
 
 /** Problems with `metadata` (at `path`, `.metadata` by default), by ObjectMeta's rules. */
@@ -163,7 +166,7 @@ export function validateObjectMeta(
     ['generateName', generateName],
   ] as const) {
     if (typeof value !== 'string' || value === '') continue;
-    if (value.length > 253) {
+    if (value.length > 253 && !(field === 'name' && options.pathSegmentName === true)) {
       problems.push(problem(ErrorCodes.Invalid, [...path, field], 'must be at most 253 characters'));
     } else if (/[/%]/.test(value) || (field === 'name' && (value === '.' || value === '..'))) {
       problems.push(
@@ -320,6 +323,53 @@ export function validateUnstructured(obj: unknown, options: ValidateOptions = {}
     }
     return problems;
   }
-  problems.push(...validateObjectMeta(obj.metadata, { strict: options.strict }));
+  const pathSegmentName =
+    typeof apiVersion === 'string' &&
+    typeof kind === 'string' &&
+    PATH_SEGMENT_NAMES.has(
+      `${apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : ''}/${kind}`,
+    );
+  problems.push(...validateObjectMeta(obj.metadata, { strict: options.strict, pathSegmentName }));
+  if (typeof apiVersion === 'string' && typeof kind === 'string' && isPlainObject(obj.metadata)) {
+    const name = obj.metadata.name;
+    if (typeof name === 'string' && name !== '') {
+      const why = builtinNameProblem(apiVersion, kind, name);
+      if (why !== undefined) problems.push(problem(ErrorCodes.Invalid, ['metadata', 'name'], why));
+    }
+  }
   return problems;
+}
+
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** Kinds whose names are only path segments (checked for every object already). */
+const PATH_SEGMENT_NAMES = new Set([
+  'rbac.authorization.k8s.io/Role',
+  'rbac.authorization.k8s.io/ClusterRole',
+  'rbac.authorization.k8s.io/RoleBinding',
+  'rbac.authorization.k8s.io/ClusterRoleBinding',
+]);
+
+/**
+ * Why `name` is not a valid name for a built-in kind, by the API server's rules: a Namespace's
+ * is a DNS-1123 label, a Service's a DNS-1035 label (a letter first), RBAC names are path
+ * segments, every other built-in kind's a DNS-1123 subdomain. Undefined for a good name and
+ * for kinds that are not built in (their CRD decides).
+ */
+export function builtinNameProblem(apiVersion: string, kind: string, name: string): string | undefined {
+  let group: string;
+  try {
+    group = parseApiVersion(apiVersion).group;
+  } catch {
+    return undefined;
+  }
+  if (builtinIsNamespaced({ group, kind }) === undefined) return undefined;
+  if (PATH_SEGMENT_NAMES.has(`${group}/${kind}`)) return undefined;
+  const shown = JSON.stringify(name);
+  if (group === '' && kind === 'Namespace' && (name.length > 63 || !DNS_LABEL.test(name)))
+    return `${shown} is not a valid Namespace name: at most 63 lowercase letters, digits and "-", alphanumeric at both ends`;
+  if (group === '' && kind === 'Service' && (name.length > 63 || !DNS_1035_LABEL.test(name)))
+    return `${shown} is not a valid Service name: at most 63 lowercase letters, digits and "-", starting with a letter`;
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name))
+    return `${shown} is not a valid ${kind} name: lowercase letters, digits, "-" and ".", alphanumeric at both ends (a DNS-1123 subdomain)`;
+  return undefined;
 }

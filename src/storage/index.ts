@@ -31,8 +31,6 @@ export type {
   WatchOptions,
 } from './storage-events.js';
 export { StorageEventHub } from './storage-events.js';
-export type { Patch, JsonPatchOperation } from './patch.js';
-export { applyPatch, applyJsonPatch, applyMergePatch, applyFields } from './patch.js';
 export { fileChecksum, documentVersion } from './content-hash.js';
 export { writeFileAtomic } from './atomic-write.js';
 export { checkKeyForPath, checkRelativePath, isIgnoredByDefault } from './paths.js';

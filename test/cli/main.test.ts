@@ -197,6 +197,70 @@ describe('gitops validate', () => {
     expect(out.stdout.join('\n')).toContain('"distance": 12176941420362965433,');
   });
 
+  it("validates the project's own deploy/ and examples/, skipping the kustomization with a note", async () => {
+    const { code, out } = await run('validate', 'deploy', 'examples');
+    expect(out.stderr).toEqual([
+      'deploy/kustomization.yaml: skipped: a kustomize file, not Kubernetes objects',
+    ]);
+    expect(code).toBe(0);
+    expect(out.stdout.join('\n')).toContain('applications.gitops.libgitops.dev');
+  });
+
+  it('knows the Application kind without --crd, and checks it strictly', async () => {
+    const app = (extra: string): string =>
+      [
+        'apiVersion: gitops.libgitops.dev/v1alpha1',
+        'kind: Application',
+        'metadata: {name: nginx, namespace: gitops-system}',
+        'spec:',
+        '  source: {repoURL: https://github.com/you/config.git, branch: main, paths: [config]}',
+        '  destination: {namespace: default}',
+        `  policy: {interval: 3m, prune: true, selfHeal: true${extra}}`,
+        '',
+      ].join('\n');
+    const file = join(dir, 'app.yaml');
+    await writeFile(file, app(''));
+    const good = await run('validate', file);
+    expect(good.out.stderr).toEqual([]);
+    expect(good.code).toBe(0);
+    expect(good.out.stdout[1]).toMatch(/^Application\.gitops\.libgitops\.dev\s+gitops-system\s+nginx\s/);
+    await writeFile(file, app(', selfHael: true'));
+    const bad = await run('validate', file);
+    expect(bad.code).toBe(1);
+    expect(bad.out.stderr[0]).toMatch(/app\.yaml:7:\d+: UnknownField: .*selfHael/);
+  });
+
+  it('skips kustomize, Helm and sops files with a note, in validate and fmt --check', async () => {
+    await writeFile(join(dir, 'kustomization.yaml'), 'resources:\n    - cm.yaml\n');
+    await writeFile(join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: demo\nversion: 0.1.0\n');
+    await writeFile(join(dir, 'values-prod.yaml'), 'replicas:   3\n');
+    await writeFile(
+      join(dir, 'cm.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  a: "1"\n',
+    );
+    const notes = [
+      `${join(dir, 'Chart.yaml')}: skipped: a Helm chart file, not Kubernetes objects`,
+      `${join(dir, 'kustomization.yaml')}: skipped: a kustomize file, not Kubernetes objects`,
+      `${join(dir, 'values-prod.yaml')}: skipped: Helm values, not Kubernetes objects`,
+    ];
+    const validated = await run('validate', dir);
+    expect(validated.out.stderr).toEqual(notes);
+    expect(validated.code).toBe(0);
+    expect(validated.out.stdout).toHaveLength(2);
+    const checked = await run('fmt', '--check', dir);
+    expect(checked.out.stderr).toEqual(notes);
+    expect(checked.code).toBe(0);
+    expect(await readFile(join(dir, 'kustomization.yaml'), 'utf8')).toBe('resources:\n    - cm.yaml\n');
+  });
+
+  it("refuses a built-in object whose name its kind does not allow, at the name's line", async () => {
+    const file = join(dir, 'cm.yaml');
+    await writeFile(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Upper_Case\ndata: {}\n');
+    const { code, out } = await run('validate', file);
+    expect(code).toBe(1);
+    expect(out.stderr[0]).toMatch(/cm\.yaml:4:\d+: Invalid: .*"Upper_Case" is not a valid ConfigMap name/);
+  });
+
   it('exits 2 on a usage error', async () => {
     const { code } = await run('validate');
     expect(code).toBe(2);

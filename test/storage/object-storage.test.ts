@@ -389,7 +389,7 @@ describe('update, patch and delete with optimistic concurrency', () => {
     expect(await codeOf(storage.update(updated))).toBe(ErrorCodes.Invalid);
   });
 
-  it('patches with JSON Patch, merge patch and field-level apply', async () => {
+  it('patches with JSON Patch, merge patch, strategic merge patch and field-level apply', async () => {
     const root = carsCopy();
     const storage = await open({ root });
     const key = carKey('foo');
@@ -403,6 +403,14 @@ describe('update, patch and delete with optimistic concurrency', () => {
     });
     const applied = await storage.patch<Car>(key, { type: 'apply', patch: { status: { persons: 4 } } });
     expect(applied.spec?.engine).toBe('V8');
+    // A custom resource takes a strategic merge patch as a merge patch, as the API server does.
+    const strategic = await storage.patch<Car>(key, {
+      type: 'strategic',
+      patch: { spec: { yearModel: '2009' }, metadata: { labels: { color: 'blue' } } },
+    });
+    expect(strategic.spec?.yearModel).toBe('2009');
+    expect(strategic.metadata.labels).toEqual({ color: 'blue' });
+    await storage.patch(key, { type: 'strategic', patch: { spec: { yearModel: '2008' } } });
     expect(applied.metadata.labels).toEqual({ color: 'red' });
     expect(applied.status).toMatchObject({ persons: 4, speed: 53.37474583162469 });
     const text = readFileSync(join(root, 'foo.yaml'), 'utf8');

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { ErrorCodes, GitOpsError } from '../../src/runtime/index.js';
-import { applyFields, applyJsonPatch, applyMergePatch, applyPatch } from '../../src/storage/index.js';
-import type { JsonPatchOperation } from '../../src/storage/index.js';
+import { applyFields, applyJsonPatch, applyMergePatch, applyPatch } from '../../src/patch/index.js';
+import type { JsonPatchOperation } from '../../src/patch/index.js';
 
 function codeOfCall(fn: () => unknown): string {
   try {

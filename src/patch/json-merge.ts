@@ -1,40 +1,15 @@
 /**
- * Patches an object the way the API server does: JSON Patch (RFC 6902), JSON Merge Patch
- * (RFC 7386), and a field-level apply that sets exactly the fields it names (maps merged,
- * lists of named items merged by `name`, other lists replaced) and removes nothing.
- * The input is never changed; failures are Invalid (or BadRequest for a malformed patch).
+ * JSON Patch (RFC 6902), JSON Merge Patch (RFC 7386), and a field-level apply that sets exactly
+ * the fields it names and removes nothing. The input is never changed; failures are Invalid
+ * (or BadRequest for a malformed patch).
  */
 import { deepCopy, deepEqual, ErrorCodes, GitOpsError, isPlainObject } from '../runtime/index.js';
+import { PatchMeta } from './patch-meta.js';
 
 export type JsonPatchOperation =
   | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
   | { op: 'remove'; path: string }
   | { op: 'move' | 'copy'; from: string; path: string };
-
-export type Patch =
-  | { type: 'json'; operations: readonly JsonPatchOperation[] }
-  | { type: 'merge'; patch: Record<string, unknown> }
-  | { type: 'apply'; patch: Record<string, unknown> };
-
-export const PATCH_TYPES = ['json', 'merge', 'apply'] as const;
-
-/** The patched copy of `target`. */
-export function applyPatch<T>(target: T, patch: Patch): T {
-  if (!isPlainObject(patch) || !PATCH_TYPES.includes(patch.type)) {
-    throw new GitOpsError(
-      ErrorCodes.BadRequest,
-      `unknown patch type ${JSON.stringify((patch as { type?: unknown })?.type)}; use "json", "merge" or "apply"`,
-    );
-  }
-  switch (patch.type) {
-    case 'json':
-      return applyJsonPatch(target, patch.operations);
-    case 'merge':
-      return applyMergePatch(target, patch.patch) as T;
-    case 'apply':
-      return applyFields(target, patch.patch) as T;
-  }
-}
 
 function badPatch(message: string, field?: string): GitOpsError {
   return new GitOpsError(ErrorCodes.BadRequest, message, { details: field === undefined ? {} : { field } });
@@ -181,21 +156,43 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
 }
 
 /**
- * Sets every field `patch` names, keeps every other: maps merge recursively, lists whose items
- * are all maps with a `name` merge item by item on `name` (the Kubernetes merge key of
- * containers, volumes, ports, env), other lists and scalars replace.
+ * Sets every field `patch` names, keeps every other: maps merge recursively, lists merge item
+ * by item on their field's merge key where the kind's patch metadata gives one (`name` for
+ * containers, `containerPort` for ports, `mountPath` for volume mounts...), else on `name` when
+ * every item has one; other lists and scalars replace.
  */
-export function applyFields(target: unknown, patch: unknown): unknown {
+export function applyFields(target: unknown, patch: unknown, meta?: PatchMeta): unknown {
+  const m =
+    meta ??
+    (isPlainObject(patch)
+      ? PatchMeta.forKind(
+          patch.apiVersion ?? (target as JsonMap | undefined)?.apiVersion,
+          patch.kind ?? (target as JsonMap | undefined)?.kind,
+        )
+      : PatchMeta.none());
+  return applyFieldsWith(target, patch, m, undefined);
+}
+
+type JsonMap = Record<string, unknown>;
+
+function applyFieldsWith(
+  target: unknown,
+  patch: unknown,
+  meta: PatchMeta,
+  mergeKey: string | undefined,
+): unknown {
   if (isPlainObject(patch)) {
     const out: Record<string, unknown> = isPlainObject(target) ? deepCopy(target) : {};
-    for (const [key, value] of Object.entries(patch)) setOwnValue(out, key, applyFields(out[key], value));
+    for (const [key, value] of Object.entries(patch))
+      setOwnValue(out, key, applyFieldsWith(out[key], value, meta.child(key), meta.mergeKey(key)));
     return out;
   }
-  if (Array.isArray(patch) && Array.isArray(target) && isNamedList(patch) && isNamedList(target)) {
+  const key = mergeKey ?? 'name';
+  if (Array.isArray(patch) && Array.isArray(target) && isKeyedList(patch, key) && isKeyedList(target, key)) {
     const out = target.map((item) => deepCopy(item)) as Record<string, unknown>[];
     for (const item of patch as Record<string, unknown>[]) {
-      const at = out.findIndex((existing) => existing.name === item.name);
-      if (at >= 0) out[at] = applyFields(out[at], item) as Record<string, unknown>;
+      const at = out.findIndex((existing) => deepEqual(existing[key], item[key]));
+      if (at >= 0) out[at] = applyFieldsWith(out[at], item, meta, undefined) as Record<string, unknown>;
       else out.push(deepCopy(item));
     }
     return out;
@@ -203,8 +200,8 @@ export function applyFields(target: unknown, patch: unknown): unknown {
   return deepCopy(patch);
 }
 
-function isNamedList(list: unknown[]): boolean {
-  return list.every((item) => isPlainObject(item) && typeof item.name === 'string');
+function isKeyedList(list: unknown[], key: string): boolean {
+  return list.every((item) => isPlainObject(item) && item[key] !== undefined && item[key] !== null);
 }
 
 function setOwnValue(obj: Record<string, unknown>, key: string, value: unknown): void {

@@ -1,6 +1,7 @@
 /** `gitops validate`: decode strictly, register the CRDs found, validate every object, list them. */
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
+import { stringify } from 'yaml';
 import { ErrorCodes, GitOpsError, Scheme, gvkOf, toGitOpsError } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import { Decoder, contentTypeOf, sniffContentType } from '../serializer/index.js';
@@ -10,7 +11,7 @@ import { reportError } from './report.js';
 
 export interface ValidateOptions {
   crd: string[];
-  output: 'table' | 'json' | 'name';
+  output: 'table' | 'json' | 'yaml' | 'name';
 }
 
 interface Located {
@@ -94,10 +95,13 @@ export async function runValidate(
 }
 
 function printObjects(found: Located[], format: ValidateOptions['output'], output: Output): void {
+  const list = { apiVersion: 'v1', kind: 'List', items: found.map((f) => f.object) };
   if (format === 'json') {
-    output.out(
-      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: found.map((f) => f.object) }, null, 2),
-    );
+    output.out(JSON.stringify(list, null, 2));
+    return;
+  }
+  if (format === 'yaml') {
+    output.out(stringify(list).trimEnd());
     return;
   }
   if (format === 'name') {

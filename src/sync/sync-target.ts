@@ -6,6 +6,7 @@
 import type { GitOpsError, KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
 import type { DriftEvent } from './drift.js';
+import type { FieldChange } from './diff.js';
 import type { HealthStatus } from './health.js';
 import type { SyncResult } from './result.js';
 
@@ -37,12 +38,35 @@ export interface AppliedRevision {
   complete: boolean;
 }
 
+/** One object a sync would change, and how. */
+export interface ObjectDiff {
+  /** ObjectKey string form: `group/Kind/namespace/name`. */
+  object: string;
+  action: 'create' | 'change' | 'prune';
+  changes: FieldChange[];
+}
+
+/** The diff as text: `create|change|prune <object>`, then `+ - ~` lines ('' when in sync). */
+export function formatObjectDiffs(diffs: readonly ObjectDiff[]): string {
+  const blocks = diffs.map((d) => {
+    const lines = [`${d.action} ${d.object}`];
+    for (const c of d.changes) {
+      const path = c.path === '' ? '(object)' : c.path;
+      if (c.change === 'added') lines.push(`  + ${path}: ${JSON.stringify(c.desired)}`);
+      else if (c.change === 'removed') lines.push(`  - ${path}: ${JSON.stringify(c.live)}`);
+      else lines.push(`  ~ ${path}: ${JSON.stringify(c.live)} -> ${JSON.stringify(c.desired)}`);
+    }
+    return lines.join('\n');
+  });
+  return blocks.length === 0 ? '' : `${blocks.join('\n')}\n`;
+}
+
 export interface SyncTarget {
   sync(request: TargetSyncRequest): Promise<SyncOutcome>;
   /** True when the live objects differ from `objects` in fields this operator manages. */
   drifted(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<boolean>;
-  /** What a sync would change, one block per object ('' when in sync). */
-  diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<string>;
+  /** What a sync would change, one entry per object that would change (empty when in sync). */
+  diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<ObjectDiff[]>;
   /** The health of the objects the application last applied, read now. */
   health(app: Application, signal?: AbortSignal): Promise<HealthStatus>;
   appliedRevision(app: Application, signal?: AbortSignal): Promise<AppliedRevision | undefined>;

@@ -4,7 +4,8 @@
  * such as the API server would take for something else (`on`, `0755`, `1e3`) is quoted.
  * Existing documents are never re-encoded: they are edited in place (see ManifestFile).
  */
-import { Document, Scalar, visit } from 'yaml';
+import type { Document } from 'yaml';
+import { yaml } from './yaml-lib.js';
 import { ErrorCodes, GitOpsError, isList, isPlainObject } from '../runtime/index.js';
 import { isAmbiguousPlainString } from './yaml11.js';
 
@@ -74,7 +75,7 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
   const value = options.keyOrder === 'preserve' ? obj : withConventionalKeyOrder(obj);
   let doc: Document;
   try {
-    doc = new Document(value, { version: '1.2', keepUndefined: false });
+    doc = new (yaml().Document)(value, { version: '1.2', keepUndefined: false });
   } catch (err) {
     throw new GitOpsError(
       ErrorCodes.BadRequest,
@@ -85,10 +86,10 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
     );
   }
   // Quote every string, key or value (visit reaches keys too), that YAML 1.1 or 1.2 would read as a non-string.
-  visit(doc, {
+  yaml().visit(doc, {
     Scalar(_key, node) {
       if (typeof node.value === 'string' && isAmbiguousPlainString(node.value))
-        node.type = Scalar.QUOTE_DOUBLE;
+        node.type = yaml().Scalar.QUOTE_DOUBLE;
     },
   });
   const text = doc.toString({

@@ -86,6 +86,26 @@ describe('gitops fmt', () => {
     expect(code).toBe(0);
   });
 
+  it('the project passes its own fmt --check (deploy/, examples/), and Prettier leaves YAML to it', async () => {
+    const { code, out } = await run('fmt', '--check', 'deploy', 'examples');
+    expect(out.stderr).toEqual([]);
+    expect(code).toBe(0);
+    const ignored = (await readFile('.prettierignore', 'utf8')).split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['*.yaml', '*.yml']));
+  });
+
+  it('formats a file without metadata.name (a kustomization.yaml), but not a broken one', async () => {
+    const file = join(dir, 'kustomization.yaml');
+    await writeFile(
+      file,
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n    - a.yaml\n',
+    );
+    expect((await run('fmt', file)).code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- a.yaml\n',
+    );
+  });
+
   it('reports a broken file as file:line:column: code: message and does not touch it', async () => {
     const file = join(dir, 'bad.yaml');
     const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  name: y\n';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 /** Keeps README.md true: its quick start lines, and its library example runs as written. */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -37,6 +38,18 @@ describe('README.md', () => {
       expect(changed).toEqual([['  speed: 53.37474583162469', '  speed: 42']]);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('deploy/README.md names only files that exist', async () => {
+    const text = await readFile(join(root, 'deploy/README.md'), 'utf8');
+    const named = [
+      ...text.matchAll(/`?((?:deploy|examples)\/[\w./-]+\.(?:ya?ml|md|json)|[\w-]+\.ya?ml)`?/g),
+    ].map((m) => m[1]!);
+    expect(named.length).toBeGreaterThan(3);
+    for (const name of new Set(named)) {
+      const path = name.includes('/') ? join(root, name) : join(root, 'deploy', name);
+      expect([name, existsSync(path)]).toEqual([name, true]);
     }
   });
 });

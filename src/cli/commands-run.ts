@@ -31,6 +31,7 @@ import { exitCodeOf, reportError } from './report.js';
 
 export interface RunFlags extends GlobalFlags {
   listen: string;
+  metricsListen: string;
   leaderElect: boolean;
   leaseNamespace: string;
   resync: string;
@@ -114,6 +115,7 @@ export async function runOperator(flags: RunFlags, output: Output): Promise<numb
         : { webhookSecret: webhookSecret.split(',') }),
       insecureNoAuth: flags.insecureNoAuth,
       ready: () => true,
+      separateMetrics: flags.metricsListen !== '',
     });
   } catch (error) {
     reportError(output, error);
@@ -124,7 +126,12 @@ export async function runOperator(flags: RunFlags, output: Output): Promise<numb
   }
   const [host, port] = splitHostPort(flags.listen);
   const url = await server.listen({ host, port });
-  log.info({ url }, 'listening');
+  if (flags.metricsListen === '') log.info({ url }, 'listening');
+  else {
+    const [metricsHost, metricsPort] = splitHostPort(flags.metricsListen);
+    const metricsUrl = await server.listenMetrics({ host: metricsHost, port: metricsPort });
+    log.info({ url, metricsUrl }, 'listening');
+  }
 
   let discovery: NodeJS.Timeout | undefined;
   const discover = async (): Promise<void> => {
@@ -208,6 +215,8 @@ async function writeStatus(
   const fingerprint = JSON.stringify([
     status.phase,
     status.health,
+    status.observedGeneration,
+    status.conditions?.map((c) => c.reason),
     status.lastSyncedRevision,
     status.lastError?.message,
   ]);

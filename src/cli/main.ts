@@ -152,6 +152,12 @@ export function buildProgram(output: Output, setCode: SetCode): Command {
   sub('run')
     .description('run the operator: follow every Application, serve /healthz /readyz /webhook /api')
     .option('--listen <host:port>', 'HTTP address of the API and webhook', hostPort, '0.0.0.0:8080')
+    .option(
+      '--metrics-listen <host:port>',
+      'HTTP address of /metrics (and /healthz, /readyz); "" serves /metrics on --listen',
+      (v: string) => (v === '' ? v : hostPort(v)),
+      '0.0.0.0:9090',
+    )
     .option('--no-leader-elect', 'act without a Lease (only with a single replica)')
     .option(
       '--lease-namespace <namespace>',

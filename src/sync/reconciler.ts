@@ -169,6 +169,14 @@ export class ApplicationReconciler {
     let objects: readonly KubeObject[] = [];
     clearTimeout(this.retryTimer);
     try {
+      // Suspended: nothing runs on its own; a person's explicit sync (manual) still does.
+      if (app.spec.suspend === true && reason !== 'manual') {
+        this.setStatus({
+          condition: condition('Ready', 'False', 'Suspended', 'suspended: spec.suspend is true'),
+        });
+        this.context.onSync?.(record(app, reason, 'waiting', began, undefined, 0));
+        return this.state;
+      }
       const waiting = this.context.unhealthyDependencies(app);
       if (waiting.length > 0) {
         this.setStatus({
@@ -454,7 +462,13 @@ export class ApplicationReconciler {
       if (at === -1) conditions.push(kept);
       else conditions[at] = kept;
     }
-    const merged: ApplicationStatus = { ...this.state, ...rest, conditions };
+    const generation = this.current.metadata.generation;
+    const merged: ApplicationStatus = {
+      ...this.state,
+      ...rest,
+      conditions,
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    };
     if (merged.lastError === undefined) delete merged.lastError;
     this.state = merged;
     this.context.onStatus?.(this.current, merged);

@@ -9,7 +9,7 @@
 import type { pino } from 'pino';
 import { stringify } from 'yaml';
 
-import { ErrorCodes, GitOpsError, parseObjectKey } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, parseObjectKey, stringifyJson } from '../runtime/index.js';
 import {
   APPLICATION_API_VERSION,
   APPLICATION_KIND,
@@ -172,7 +172,7 @@ export async function runDiff(sourceArg: string, flags: DiffFlags, output: Outpu
 }
 
 function printDiffs(diffs: ObjectDiff[], format: DiffFlags['output'], output: Output): void {
-  if (format === 'json') output.out(JSON.stringify(diffs, null, 2));
+  if (format === 'json') output.out(stringifyJson(diffs, 2));
   else if (format === 'yaml') output.out(stringify(diffs).trimEnd());
   else if (format === 'name') for (const d of diffs) output.out(objectName(d.object));
   else if (format === 'table') {
@@ -332,7 +332,7 @@ export function printViews(
   output: Output,
 ): void {
   const data = views.map((v) => ({ name: v.key, status: v.status }));
-  if (format === 'json') output.out(JSON.stringify(data.length === 1 ? data[0] : data, null, 2));
+  if (format === 'json') output.out(stringifyJson(data.length === 1 ? data[0] : data, 2));
   else if (format === 'yaml') output.out(stringify(data.length === 1 ? data[0] : data).trimEnd());
   else if (format === 'name') {
     // As `kubectl apply -o name`: the objects the sync applied or pruned.

@@ -3,6 +3,7 @@
  * whether they drifted, show a diff, tell how healthy they are, and remember which revision was
  * fully applied (so a restarted operator does not apply it again without need).
  */
+import { stringifyJson } from '../runtime/index.js';
 import type { GitOpsError, KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
 import type { DriftEvent } from './drift.js';
@@ -52,9 +53,9 @@ export function formatObjectDiffs(diffs: readonly ObjectDiff[]): string {
     const lines = [`${d.action} ${d.object}`];
     for (const c of d.changes) {
       const path = c.path === '' ? '(object)' : c.path;
-      if (c.change === 'added') lines.push(`  + ${path}: ${JSON.stringify(c.desired)}`);
-      else if (c.change === 'removed') lines.push(`  - ${path}: ${JSON.stringify(c.live)}`);
-      else lines.push(`  ~ ${path}: ${JSON.stringify(c.live)} -> ${JSON.stringify(c.desired)}`);
+      if (c.change === 'added') lines.push(`  + ${path}: ${stringifyJson(c.desired)}`);
+      else if (c.change === 'removed') lines.push(`  - ${path}: ${stringifyJson(c.live)}`);
+      else lines.push(`  ~ ${path}: ${stringifyJson(c.live)} -> ${stringifyJson(c.desired)}`);
     }
     return lines.join('\n');
   });

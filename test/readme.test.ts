@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 /** Keeps README.md true: its quick start lines, and its library example runs as written. */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -5,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { EXPECTED_SNIPPET_OUTPUT, snippetOf } from './support/readme-snippet.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
@@ -21,25 +23,32 @@ describe('README.md', () => {
     expect(ci).toMatch(/^ {2}PATH="\$node_bin:\$PATH" bash -c "\$test_line"$/m);
   });
 
-  it('runs the library example, which changes exactly one line of the Car', async () => {
-    const readme = await readFile(join(root, 'README.md'), 'utf8');
-    const snippet = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(snippet).toBeDefined();
+  it('runs the library example, which changes exactly one line and keeps the comments', async () => {
+    const code = snippetOf(await readFile(join(root, 'README.md'), 'utf8')).replace(
+      /'libgitops\/(\w+)'/g,
+      (_m, layer: string) => `'${join(root, 'src', layer, 'index.ts')}'`,
+    );
     const dir = await mkdtemp(join(tmpdir(), 'readme-'));
     try {
-      const out = join(dir, 'foo.yaml');
-      const code = snippet!
-        .replace(/'libgitops\/(\w+)'/g, (_m, layer: string) => `'${join(root, 'src', layer, 'index.ts')}'`)
-        .replaceAll("'/tmp/foo.yaml'", JSON.stringify(out));
       await writeFile(join(dir, 'example.mts'), code);
-      await run(process.execPath, ['--import', 'tsx', join(dir, 'example.mts')], { cwd: root });
-      const before = (await readFile(join(root, 'examples/cars/foo.yaml'), 'utf8')).split('\n');
-      const after = (await readFile(out, 'utf8')).split('\n');
-      expect(after).toHaveLength(before.length);
-      const changed = after.map((line, i) => [before[i], line]).filter(([a, b]) => a !== b);
-      expect(changed).toEqual([['  speed: 53.37474583162469', '  speed: 42']]);
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(dir, 'example.mts')], {
+        cwd: root,
+      });
+      expect(stdout).toBe(EXPECTED_SNIPPET_OUTPUT);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('deploy/README.md names only files that exist', async () => {
+    const text = await readFile(join(root, 'deploy/README.md'), 'utf8');
+    const named = [
+      ...text.matchAll(/`?((?:deploy|examples)\/[\w./-]+\.(?:ya?ml|md|json)|[\w-]+\.ya?ml)`?/g),
+    ].map((m) => m[1]!);
+    expect(named.length).toBeGreaterThan(3);
+    for (const name of new Set(named)) {
+      const path = name.includes('/') ? join(root, name) : join(root, 'deploy', name);
+      expect([name, existsSync(path)]).toEqual([name, true]);
     }
   });
 });

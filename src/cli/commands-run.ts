@@ -2,8 +2,7 @@
  * `gitops run` (the operator: Applications from the cluster, HTTP server, leader election) and
  * `gitops apps` (the Applications of the cluster and their status).
  */
-import { Command, Option } from 'commander';
-import { pino } from 'pino';
+import type { pino } from 'pino';
 import { stringify } from 'yaml';
 
 import type { KubeClient } from '../kube/index.js';
@@ -24,103 +23,71 @@ import {
   toApplication,
 } from '../sync/index.js';
 import type { Application, ApplicationStatus } from '../sync/index.js';
-import { addClusterFlags, logEvent, table } from './commands-sync.js';
-import type { ClusterFlags } from './commands-sync.js';
+import { logEvent, openTarget, printViews, table } from './commands-sync.js';
+import type { GlobalFlags } from './global.js';
+import { cliLogger } from './log.js';
 import type { Output } from './report.js';
-import { reportError } from './report.js';
+import { exitCodeOf, reportError } from './report.js';
 
-interface RunFlags extends ClusterFlags {
+export interface RunFlags extends GlobalFlags {
   listen: string;
+  metricsListen: string;
   leaderElect: boolean;
   leaseNamespace: string;
   resync: string;
   insecureNoAuth: boolean;
   allowInsecureDestinationTls: boolean;
+  output?: 'table' | 'json' | 'yaml' | 'name';
 }
 
-export function runCommand(output: Output, setCode: (code: number) => void): Command {
-  const command = new Command('run')
-    .description('run the operator: follow every Application, serve /healthz /readyz /metrics /webhook /api')
-    .option('--listen <host:port>', 'HTTP address', '0.0.0.0:8080')
-    .option('--no-leader-elect', 'act without a Lease (only with a single replica)')
-    .option(
-      '--lease-namespace <namespace>',
-      'namespace of the leader Lease',
-      process.env.POD_NAMESPACE ?? 'gitops-system',
-    )
-    .option('--resync <seconds>', 'how often the Application list is read again', '10')
-    .option('--insecure-no-auth', 'serve the API without a bearer token (GITOPS_API_TOKEN)', false)
-    .option(
-      '--allow-insecure-destination-tls',
-      'accept destination kubeconfigs (from Secrets) that skip TLS verification',
-      false,
-    );
-  addClusterFlags(command).action(async (flags: RunFlags) => {
-    setCode(await runOperator(flags, output));
-  });
-  return command;
+export interface AppsFlags extends GlobalFlags {
+  allNamespaces: boolean;
+  output: 'table' | 'json' | 'yaml' | 'name';
 }
 
-export function appsCommand(output: Output, setCode: (code: number) => void): Command {
-  const command = new Command('apps')
-    .alias('status')
-    .description('list the Applications of the cluster with their sync status')
-    .argument('[name]', 'one application')
-    .option('-A, --all-namespaces', 'every namespace', false)
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['table', 'json', 'yaml'])
-        .default('table'),
-    );
-  addClusterFlags(command).action(
-    async (name: string | undefined, flags: ClusterFlags & { allNamespaces: boolean; output: string }) => {
-      try {
-        const target = new EngineTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
-        let parsed: { items?: Application[] } & Partial<Application>;
-        try {
-          parsed =
-            name === undefined
-              ? await listApplications(
-                  target.client,
-                  flags.allNamespaces ? undefined : (flags.namespace ?? 'default'),
-                )
-              : await getApplication(target.client, flags.namespace ?? 'default', name);
-        } finally {
-          target.close();
-        }
-        const apps = parsed.items ?? [parsed as Application];
-        if (flags.output === 'json') output.out(stringifyJson(parsed, 2));
-        else if (flags.output === 'yaml') output.out(stringify(parsed).trimEnd());
-        else {
-          const rows = apps.map((a) => [
-            a.metadata.namespace ?? '',
-            a.metadata.name,
-            a.status?.phase ?? 'Pending',
-            a.status?.health ?? 'Unknown',
-            (a.status?.lastSyncedRevision ?? '').slice(0, 12),
-            a.status?.lastError?.message ?? '',
-          ]);
-          table([['NAMESPACE', 'NAME', 'PHASE', 'HEALTH', 'REVISION', 'ERROR'], ...rows], output);
-        }
-        setCode(apps.some((a) => a.status?.phase === 'Failed') ? 1 : 0);
-      } catch (error) {
-        reportError(output, error);
-        setCode(1);
-      }
-    },
-  );
-  return command;
-}
-
-async function runOperator(flags: RunFlags, output: Output): Promise<number> {
-  const log = pino({ base: { component: 'gitops-operator' } }, pino.destination(2));
-  let target: EngineTarget;
+/** `gitops apps [name]`: 0 listed (none failed), 1 an application failed or the list could not be read. */
+export async function runApps(name: string | undefined, flags: AppsFlags, output: Output): Promise<number> {
   try {
-    target = new EngineTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
+    const target = new EngineTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
+    let parsed: { items?: Application[] } & Partial<Application>;
+    try {
+      const namespace = flags.namespace ?? target.client.defaultNamespace;
+      parsed =
+        name === undefined
+          ? await listApplications(target.client, flags.allNamespaces ? undefined : namespace)
+          : await getApplication(target.client, namespace, name);
+    } finally {
+      target.close();
+    }
+    const apps = parsed.items ?? [parsed as Application];
+    if (flags.output === 'json') output.out(stringifyJson(parsed, 2));
+    else if (flags.output === 'yaml') output.out(stringify(parsed).trimEnd());
+    else if (flags.output === 'name')
+      for (const a of apps)
+        output.out(`${APPLICATION_PLURAL.slice(0, -1)}.${APPLICATION_GROUP}/${a.metadata.name}`);
+    else {
+      const rows = apps.map((a) => [
+        a.metadata.namespace ?? '',
+        a.metadata.name,
+        a.status?.phase ?? 'Pending',
+        a.status?.health ?? 'Unknown',
+        (a.status?.lastSyncedRevision ?? '').slice(0, 12),
+        a.status?.lastError?.message ?? '',
+      ]);
+      table([['NAMESPACE', 'NAME', 'PHASE', 'HEALTH', 'REVISION', 'ERROR'], ...rows], output);
+    }
+    return apps.some((a) => a.status?.phase === 'Failed') ? 1 : 0;
   } catch (error) {
     reportError(output, error);
-    return 2;
+    return exitCodeOf(error);
   }
+}
+
+/** `gitops run`: the operator, until SIGINT/SIGTERM (0), or until it loses its lease (1). */
+export async function runOperator(flags: RunFlags, output: Output): Promise<number> {
+  const log = cliLogger('gitops-operator', flags.logLevel);
+  const target = openTarget(flags, output);
+  if (typeof target === 'number') return target;
   const client = target.client;
   const destinations = new DestinationTargets(target, {
     allowInsecureTls: flags.allowInsecureDestinationTls,
@@ -148,14 +115,23 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
         : { webhookSecret: webhookSecret.split(',') }),
       insecureNoAuth: flags.insecureNoAuth,
       ready: () => true,
+      separateMetrics: flags.metricsListen !== '',
     });
   } catch (error) {
     reportError(output, error);
-    return 2;
+    await operator.stop();
+    destinations.close();
+    target.close();
+    return exitCodeOf(error);
   }
   const [host, port] = splitHostPort(flags.listen);
   const url = await server.listen({ host, port });
-  log.info({ url }, 'listening');
+  if (flags.metricsListen === '') log.info({ url }, 'listening');
+  else {
+    const [metricsHost, metricsPort] = splitHostPort(flags.metricsListen);
+    const metricsUrl = await server.listenMetrics({ host: metricsHost, port: metricsPort });
+    log.info({ url, metricsUrl }, 'listening');
+  }
 
   // Shutdown aborts the discovery loop wherever it is: a list in flight (and its retries) ends
   // at once, and nothing is scheduled again after the signal.
@@ -236,6 +212,7 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
   await server.close();
   destinations.close();
   target.close();
+  if (flags.output !== undefined) printViews(operator.list(), flags.output, output);
   return lostLeadership ? 1 : 0;
 }
 
@@ -251,6 +228,8 @@ async function writeStatus(
   const fingerprint = JSON.stringify([
     status.phase,
     status.health,
+    status.observedGeneration,
+    status.conditions?.map((c) => c.reason),
     status.lastSyncedRevision,
     status.lastError?.message,
   ]);

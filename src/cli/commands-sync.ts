@@ -1,19 +1,15 @@
 /**
- * `gitops sync` and `gitops diff`: the seed's clone-pull-apply loop as one command (once, or
- * following the remote), and what a sync would change. A repository URL or a local folder makes
- * an application on the fly; a bare name reads that Application from the cluster. Repository
- * credentials come from a Secret (`--credentials-secret`, or the Application's own reference),
- * read as the operator reads them, so no secret is ever on the command line.
+ * `gitops sync` and `gitops diff`: the seed's clone-pull-apply loop as one command (once by
+ * default, or following the source with `--follow`), and what a sync would change. A repository
+ * URL or a local folder (Git or plain) makes an application on the fly, named after its source; a
+ * bare name reads that Application from the cluster. Repository credentials come from a Secret
+ * (`--credentials-secret`, or the Application's own reference), read as the operator reads them,
+ * so no secret is ever on the command line.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-
-import { Command, Option } from 'commander';
-import { pino } from 'pino';
+import type { pino } from 'pino';
 import { stringify } from 'yaml';
 
-import { ErrorCodes, GitOpsError, stringifyJson } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, parseObjectKey, stringifyJson } from '../runtime/index.js';
 import {
   APPLICATION_API_VERSION,
   APPLICATION_KIND,
@@ -23,145 +19,112 @@ import {
   applicationFor,
   applicationKey,
   credentialsFromSecret,
+  formatObjectDiffs,
+  parseDuration,
   toApplication,
 } from '../sync/index.js';
-import type { Application, ApplicationView, OperatorEvent, OperatorOptions } from '../sync/index.js';
+import type {
+  Application,
+  ApplicationView,
+  ObjectDiff,
+  OperatorEvent,
+  OperatorOptions,
+} from '../sync/index.js';
+import type { GlobalFlags } from './global.js';
+import { logs } from './global.js';
+import { cliLogger } from './log.js';
 import type { Output } from './report.js';
-import { reportError } from './report.js';
+import { exitCodeOf, reportError } from './report.js';
+import type { FolderSnapshot } from './source.js';
+import { adHocApplicationName, looksLikeSource, resolveSource } from './source.js';
 
-export interface ClusterFlags {
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string;
-}
-
-interface SyncFlags extends ClusterFlags {
+interface SourceFlags extends GlobalFlags {
   path: string[];
   branch?: string;
-  once: boolean;
+  name?: string;
+  credentialsSecret?: string;
+}
+
+export interface SyncFlags extends SourceFlags {
+  follow: boolean;
+  once?: boolean;
   prune: boolean;
   dryRun: boolean;
   selfHeal: boolean;
   interval?: string;
-  name?: string;
-  credentialsSecret?: string;
-  output: 'table' | 'json' | 'yaml';
+  output: 'table' | 'json' | 'yaml' | 'name';
 }
 
-const CREDENTIALS_SECRET_HELP =
-  'Secret with the repository credentials (username/password, token, or identity/known_hosts), ' +
-  "read from the namespace of -n (default: the kubeconfig context's)";
-
-export function addClusterFlags(command: Command): Command {
-  return command
-    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, in-cluster, ~/.kube/config)')
-    .option('--context <name>', 'kubeconfig context')
-    .option('-n, --namespace <namespace>', 'namespace of the application (and default for its objects)');
+export interface DiffFlags extends SourceFlags {
+  output: 'diff' | 'table' | 'json' | 'yaml' | 'name';
 }
 
-export function syncCommand(output: Output, setCode: (code: number) => void): Command {
-  const command = new Command('sync')
-    .description(
-      'apply a repository (URL or local folder) or an Application to the cluster, in order, with prune',
-    )
-    .argument('<repo-or-app>', 'a Git URL, a local Git folder, or the name of an Application in the cluster')
-    .option('--path <path>', 'folder inside the repository (repeatable; default the root)', collect, [])
-    .option('--branch <branch>', 'branch to follow', undefined)
-    .option('--once', 'sync once and exit (default: keep following the remote)', false)
-    .option('--prune', 'delete objects whose files were removed', false)
-    .option('--dry-run', 'ask the API server what would change; change nothing', false)
-    .option('--self-heal', 'restore objects changed in the cluster', false)
-    .option('--interval <duration>', 'how often to look for changes when following (e.g. 30s, 3m)')
-    .option('--name <name>', 'name of the application made from a URL (default: sync)')
-    .option('--credentials-secret <name>', CREDENTIALS_SECRET_HELP)
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['table', 'json', 'yaml'])
-        .default('table'),
-    );
-  addClusterFlags(command).action(async (target: string, flags: SyncFlags) => {
-    setCode(await runSync(target, flags, output));
-  });
-  return command;
+interface Resolved {
+  app: Application;
+  snapshot?: FolderSnapshot;
 }
 
-export function diffCommand(output: Output, setCode: (code: number) => void): Command {
-  const command = new Command('diff')
-    .description('show what a sync would change (exit 1 when something would)')
-    .argument('<repo-or-app>', 'a Git URL, a local Git folder, or an Application name')
-    .option('--path <path>', 'folder inside the repository (repeatable)', collect, [])
-    .option('--branch <branch>', 'branch')
-    .option('--credentials-secret <name>', CREDENTIALS_SECRET_HELP);
-  addClusterFlags(command).action(async (target: string, flags: SyncFlags) => {
-    let target_: EngineTarget;
-    try {
-      target_ = new EngineTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
-    } catch (error) {
-      reportError(output, error);
-      setCode(2);
-      return;
-    }
-    // An Application read from the cluster may name another cluster as its destination.
-    const destinations = new DestinationTargets(target_);
-    const operator = new Operator({
-      target: destinations,
-      follow: false,
-      credentialsFor: credentialsIn(target_),
-    });
-    try {
-      const app = await resolveApplication(
-        target,
-        { ...flags, once: true, prune: false, dryRun: true, selfHeal: false, output: 'table' },
-        target_,
-      );
-      operator.upsert(app);
-      const diff = await operator.diff(applicationKey(app));
-      if (diff !== '') output.out(diff.trimEnd());
-      setCode(diff === '' ? 0 : 1);
-    } catch (error) {
-      reportError(output, error);
-      setCode(2);
-    } finally {
-      await operator.stop();
-      destinations.close();
-      target_.close();
-    }
-  });
-  return command;
-}
-
-async function runSync(targetArg: string, flags: SyncFlags, output: Output): Promise<number> {
-  let target: EngineTarget;
-  let app: Application;
+/** The cluster of --kubeconfig and --context, or the exit code once the reason is reported. */
+export function openTarget(flags: GlobalFlags, output: Output): EngineTarget | number {
   try {
-    target = new EngineTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
+    return new EngineTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
   } catch (error) {
     reportError(output, error);
+    return exitCodeOf(error);
+  }
+}
+
+/** `gitops sync`: 0 synced, 1 failed, 2 usage error. */
+export async function runSync(sourceArg: string, flags: SyncFlags, output: Output): Promise<number> {
+  if (flags.follow && flags.once === true) {
+    reportError(output, usage('--follow', '--follow and --once exclude each other'));
     return 2;
   }
+  const target = openTarget(flags, output);
+  if (typeof target === 'number') return target;
+  let resolved: Resolved;
   try {
-    app = await resolveApplication(targetArg, flags, target);
+    if (flags.interval !== undefined) parseDuration(flags.interval, '--interval');
+    resolved = await resolveApplication(sourceArg, flags, target, {
+      prune: flags.prune,
+      selfHeal: flags.selfHeal,
+      ...(flags.interval === undefined ? {} : { interval: flags.interval }),
+    });
   } catch (error) {
     reportError(output, error);
     target.close();
-    return 2;
+    return exitCodeOf(error);
   }
+  const { app, snapshot } = resolved;
   const destinations = new DestinationTargets(target);
   const operator = new Operator({
     target: destinations,
-    follow: !flags.once,
+    follow: flags.follow,
     dryRun: flags.dryRun,
     credentialsFor: credentialsIn(target),
   });
-  const stopProgress = reportProgress(operator, output);
+  const stopProgress = reportProgress(operator, output, flags.logLevel);
   operator.upsert(app);
+  let refresh: NodeJS.Timeout | undefined;
   try {
-    if (flags.once) {
+    if (!flags.follow) {
       const views = await operator.syncAll('manual');
       printViews(views, flags.output, output);
       return views.some((v) => v.status.phase === 'Failed') ? 1 : 0;
     }
     operator.start();
+    if (snapshot !== undefined) {
+      // A plain folder has no remote to fetch: its files are copied again at each interval.
+      const every = parseDuration(app.spec.policy.interval, '--interval');
+      refresh = setInterval(() => {
+        snapshot.refresh().then(
+          (changed) => {
+            if (changed) void operator.syncAll('manual').catch(() => undefined);
+          },
+          (error: unknown) => reportError(output, error),
+        );
+      }, every);
+    }
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);
@@ -169,11 +132,72 @@ async function runSync(targetArg: string, flags: SyncFlags, output: Output): Pro
     printViews(operator.list(), flags.output, output);
     return 0;
   } finally {
+    clearInterval(refresh);
     stopProgress();
     await operator.stop();
     destinations.close();
     target.close();
+    await snapshot?.close();
   }
+}
+
+/** `gitops diff`: 0 nothing would change, 1 something would (or the diff failed), 2 usage error. */
+export async function runDiff(sourceArg: string, flags: DiffFlags, output: Output): Promise<number> {
+  const target = openTarget(flags, output);
+  if (typeof target === 'number') return target;
+  // An Application read from the cluster may name another cluster as its destination.
+  const destinations = new DestinationTargets(target);
+  const operator = new Operator({
+    target: destinations,
+    follow: false,
+    credentialsFor: credentialsIn(target),
+  });
+  let snapshot: FolderSnapshot | undefined;
+  try {
+    const resolved = await resolveApplication(sourceArg, flags, target, { prune: false, selfHeal: false });
+    snapshot = resolved.snapshot;
+    operator.upsert(resolved.app);
+    const diffs = await operator.diffObjects(applicationKey(resolved.app));
+    printDiffs(diffs, flags.output, output);
+    return diffs.length === 0 ? 0 : 1;
+  } catch (error) {
+    reportError(output, error);
+    return exitCodeOf(error);
+  } finally {
+    await operator.stop();
+    destinations.close();
+    target.close();
+    await snapshot?.close();
+  }
+}
+
+function printDiffs(diffs: ObjectDiff[], format: DiffFlags['output'], output: Output): void {
+  if (format === 'json') output.out(stringifyJson(diffs, 2));
+  else if (format === 'yaml') output.out(stringify(diffs).trimEnd());
+  else if (format === 'name') for (const d of diffs) output.out(objectName(d.object));
+  else if (format === 'table') {
+    if (diffs.length === 0) return;
+    const rows = diffs.map((d) => [d.action, d.object, String(d.changes.length)]);
+    table([['ACTION', 'OBJECT', 'CHANGES'], ...rows], output);
+  } else {
+    const text = formatObjectDiffs(diffs);
+    if (text !== '') output.out(text.trimEnd());
+  }
+}
+
+/** An object key (`group/Kind/namespace/name`) as kubectl's `-o name` writes it: `kind.group/name`. */
+export function objectName(id: string): string {
+  try {
+    const key = parseObjectKey(id);
+    const kind = key.kind.toLowerCase();
+    return `${key.group === '' ? kind : `${kind}.${key.group}`}/${key.name}`;
+  } catch {
+    return id;
+  }
+}
+
+function usage(flag: string, message: string): GitOpsError {
+  return new GitOpsError(ErrorCodes.Invalid, message, { details: { field: flag } });
 }
 
 /** Reads an application's credentialsSecretRef through the operator's own reader (values never logged). */
@@ -185,79 +209,86 @@ function credentialsIn(target: EngineTarget): OperatorOptions['credentialsFor'] 
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 async function resolveApplication(
-  targetArg: string,
-  flags: SyncFlags,
+  sourceArg: string,
+  flags: SourceFlags,
   target: EngineTarget,
-): Promise<Application> {
+  policy: { prune: boolean; selfHeal: boolean; interval?: string },
+): Promise<Resolved> {
   const secret = flags.credentialsSecret;
   if (secret !== undefined && !SECRET_NAME.test(secret)) {
-    throw new GitOpsError(
-      ErrorCodes.Invalid,
+    throw usage(
+      '--credentials-secret',
       `--credentials-secret "${secret}" is not a Secret name (lower-case letters, digits, "-" and ".")`,
-      { details: { field: '--credentials-secret' } },
     );
   }
-  const app = await applicationOf(targetArg, flags, target);
-  if (secret !== undefined) app.spec.source.credentialsSecretRef = { name: secret };
-  return app;
+  const resolved = await applicationOf(sourceArg, flags, target, policy);
+  if (secret !== undefined) resolved.app.spec.source.credentialsSecretRef = { name: secret };
+  return resolved;
 }
 
 async function applicationOf(
-  targetArg: string,
-  flags: SyncFlags,
+  sourceArg: string,
+  flags: SourceFlags,
   target: EngineTarget,
-): Promise<Application> {
+  policy: { prune: boolean; selfHeal: boolean; interval?: string },
+): Promise<Resolved> {
   // As kubectl does: -n, else the kubeconfig context's namespace; the Secret is read from there too.
   const namespace = flags.namespace ?? target.client.defaultNamespace;
-  const looksLikeRepo =
-    /^[a-z][a-z0-9+.-]*:\/\//i.test(targetArg) || /^[^/]+@[^:]+:/.test(targetArg) || existsSync(targetArg);
-  if (looksLikeRepo) {
-    const repoURL = existsSync(targetArg) ? pathToFileURL(resolve(targetArg)).href : targetArg;
-    return applicationFor({
-      name: flags.name ?? 'sync',
-      namespace,
-      repoURL,
-      ...(flags.branch === undefined ? {} : { branch: flags.branch }),
-      paths: flags.path,
-      destinationNamespace: namespace,
-      prune: flags.prune,
-      selfHeal: flags.selfHeal,
-      ...(flags.interval === undefined ? {} : { interval: flags.interval }),
-    });
+  if (looksLikeSource(sourceArg)) {
+    const source = await resolveSource(sourceArg, flags.path);
+    try {
+      const name = flags.name ?? adHocApplicationName(source.nameKey, flags.path);
+      const app = applicationFor({
+        name,
+        namespace,
+        repoURL: source.repoURL,
+        ...(flags.branch === undefined ? {} : { branch: flags.branch }),
+        paths: source.paths,
+        destinationNamespace: namespace,
+        ...policy,
+      });
+      return { app, ...(source.snapshot === undefined ? {} : { snapshot: source.snapshot }) };
+    } catch (error) {
+      await source.snapshot?.close();
+      throw error;
+    }
   }
+  if (flags.name !== undefined)
+    throw usage('--name', '--name names an application made from a URL or a folder');
   const notFound = (cause?: unknown): GitOpsError =>
     new GitOpsError(
       ErrorCodes.NotFound,
-      `"${targetArg}" is neither a Git URL, a local folder, nor an Application in namespace ${namespace}`,
-      { ...(cause === undefined ? {} : { cause }), details: { object: targetArg } },
+      `"${sourceArg}" is neither a Git URL, a local folder, nor an Application in namespace ${namespace}`,
+      { ...(cause === undefined ? {} : { cause }), details: { object: sourceArg } },
     );
   const found = await target.client
-    .get({ apiVersion: APPLICATION_API_VERSION, kind: APPLICATION_KIND, namespace, name: targetArg })
+    .get({ apiVersion: APPLICATION_API_VERSION, kind: APPLICATION_KIND, namespace, name: sourceArg })
     .catch((cause: unknown) => {
       throw notFound(cause);
     });
   if (found === undefined) throw notFound();
   const app = toApplication(found);
-  if (flags.prune) app.spec.policy.prune = true;
-  return app;
+  if (policy.prune) app.spec.policy.prune = true;
+  return { app };
 }
 
-/** Human lines on a terminal; JSON lines (pino) otherwise. */
-function reportProgress(operator: Operator, output: Output): () => void {
+/** Human lines on a terminal; JSON lines (pino) otherwise; both at the chosen --log-level. */
+function reportProgress(operator: Operator, output: Output, level: GlobalFlags['logLevel']): () => void {
   const tty = process.stderr.isTTY === true;
-  const log = tty ? undefined : pino({ base: { component: 'gitops-sync' } }, pino.destination(2));
+  const log = tty ? undefined : cliLogger('gitops-sync', level);
   return operator.on((event: OperatorEvent) => {
     if (log !== undefined) {
       logEvent(log, event);
       return;
     }
-    if (event.type === 'progress') output.err(`${event.app}: ${event.step}`);
-    if (event.type === 'fetch')
+    if (event.type === 'progress' && logs(level, 'debug')) output.err(`${event.app}: ${event.step}`);
+    if (event.type === 'fetch' && logs(level, event.error === undefined ? 'info' : 'warn'))
       output.err(
         `fetch ${event.repository}: ${event.result}${event.revision ? ` ${event.revision.slice(0, 12)}` : ''}`,
       );
     if (event.type === 'sync') {
       const r = event.record;
+      if (!logs(level, r.error === undefined ? 'info' : 'warn')) return;
       const what = r.error === undefined ? `${r.objects} objects` : `${r.error.code}: ${r.error.message}`;
       output.err(`${r.app}: ${r.result} (${what}) in ${Math.round(r.durationMs)} ms`);
     }
@@ -297,13 +328,16 @@ export function logEvent(log: pino.Logger, event: OperatorEvent): void {
 
 export function printViews(
   views: ApplicationView[],
-  format: 'table' | 'json' | 'yaml',
+  format: 'table' | 'json' | 'yaml' | 'name',
   output: Output,
 ): void {
   const data = views.map((v) => ({ name: v.key, status: v.status }));
   if (format === 'json') output.out(stringifyJson(data.length === 1 ? data[0] : data, 2));
   else if (format === 'yaml') output.out(stringify(data.length === 1 ? data[0] : data).trimEnd());
-  else {
+  else if (format === 'name') {
+    // As `kubectl apply -o name`: the objects the sync applied or pruned.
+    for (const v of views) for (const o of v.status.objects ?? []) output.out(objectName(o.object));
+  } else {
     const rows = views.map((v) => [
       v.key,
       v.status.phase,
@@ -328,8 +362,4 @@ export function table(rows: string[][], output: Output): void {
         .join('  ')
         .trimEnd(),
     );
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }

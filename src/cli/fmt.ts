@@ -22,11 +22,14 @@ export interface FmtOptions {
 export function formatManifestText(text: string, file: string): string {
   const contentType = contentTypeOf(file) ?? sniffContentType(text) ?? 'yaml';
   // Refuse what the decoder refuses, so that fmt never rewrites a broken file.
-  const decoded = new Decoder({ file, strict: true }).decodeText(text, { contentType });
-  if (decoded.errors.length > 0) {
+  // A missing name is no reason to leave a file unformatted: a kustomization.yaml has none.
+  const errors = new Decoder({ file, strict: true })
+    .decodeText(text, { contentType })
+    .errors.filter((e) => e.code !== ErrorCodes.MissingName);
+  if (errors.length > 0) {
     throw new GitOpsError(ErrorCodes.Invalid, `${file} has problems`, {
       details: { file },
-      causes: decoded.errors,
+      causes: errors,
     });
   }
   let out = '';

@@ -23,3 +23,13 @@ export function reportError(output: Output, err: unknown, file?: string): number
   }
   return problems.length;
 }
+
+/**
+ * 2 for a usage error (a flag's value refused before anything was done: an Invalid error whose
+ * field is a flag), 1 for everything else that failed.
+ */
+export function exitCodeOf(err: unknown): number {
+  const e = toGitOpsError(err, 'IoError');
+  const field = e.details.field;
+  return e.code === 'Invalid' && typeof field === 'string' && field.startsWith('-') ? 2 : 1;
+}

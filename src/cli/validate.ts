@@ -1,5 +1,6 @@
 /** `gitops validate`: decode strictly, register the CRDs found, validate every object, list them. */
 import { relative } from 'node:path';
+import { stringify } from 'yaml';
 import {
   ErrorCodes,
   GitOpsError,
@@ -19,7 +20,7 @@ import { reportError } from './report.js';
 
 export interface ValidateOptions {
   crd: string[];
-  output: 'table' | 'json' | 'name';
+  output: 'table' | 'json' | 'yaml' | 'name';
 }
 
 interface Located {
@@ -125,8 +126,13 @@ function objectsOf(
 }
 
 function printObjects(found: Located[], format: ValidateOptions['output'], output: Output): void {
+  const list = { apiVersion: 'v1', kind: 'List', items: found.map((f) => f.object) };
   if (format === 'json') {
-    output.out(stringifyJson({ apiVersion: 'v1', kind: 'List', items: found.map((f) => f.object) }, 2));
+    output.out(stringifyJson(list, 2));
+    return;
+  }
+  if (format === 'yaml') {
+    output.out(stringify(list).trimEnd());
     return;
   }
   if (format === 'name') {

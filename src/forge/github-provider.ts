@@ -4,9 +4,8 @@
  * milestone is looked up first, so a wrong name creates nothing. Auto-merge exists only in
  * GraphQL.
  */
-import type { RestEndpointMethodTypes } from '@octokit/rest';
-import { Octokit } from '@octokit/rest';
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import type { Octokit, RestEndpointMethodTypes } from '@octokit/rest';
+import { ErrorCodes, GitOpsError, lazyModule } from '../runtime/index.js';
 import type { ForgeOperation } from './forge-error.js';
 import { forgeErrorMessage, forgeHttpError, forgeNetworkError } from './forge-error.js';
 import type { ProviderConfig } from './provider-config.js';
@@ -15,6 +14,10 @@ import type { MergeMethod, MergeOptions, PullRequest, PullRequestRequest } from 
 import type { AutoMergeAttempt, OpenPlan } from './pull-request-flow.js';
 import { PullRequestFlow } from './pull-request-flow.js';
 import type { RepositoryRef } from './repository-ref.js';
+import type * as OctokitModule from '@octokit/rest';
+
+// Loaded on the first provider made, not when the forge layer is imported.
+const octokitModule = lazyModule<typeof OctokitModule>('@octokit/rest');
 
 type GitHubPull = RestEndpointMethodTypes['pulls']['get']['response']['data'];
 type GitHubPullSummary = RestEndpointMethodTypes['pulls']['list']['response']['data'][number];
@@ -59,7 +62,7 @@ export class GitHubProvider extends PullRequestFlow<GitHubPull | GitHubPullSumma
 
   constructor(config: ProviderConfig) {
     super('github', config);
-    this.octokit = new Octokit({
+    this.octokit = new (octokitModule().Octokit)({
       auth: this.context.token,
       baseUrl: this.context.baseUrl,
       userAgent: this.context.userAgent,

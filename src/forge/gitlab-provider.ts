@@ -3,8 +3,8 @@
  * with our own requester underneath. Labels go by name; assignees and the milestone by id, so
  * both are looked up before anything is created. A draft is a `Draft: ` title, as in GitLab.
  */
-import { Branches, MergeRequests, ProjectMilestones, Users } from '@gitbeaker/rest';
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import type { Branches, MergeRequests, ProjectMilestones, Users } from '@gitbeaker/rest';
+import { ErrorCodes, GitOpsError, lazyModule } from '../runtime/index.js';
 import type { ForgeOperation } from './forge-error.js';
 import { gitLabRequesterFn, inGitLabCall } from './gitlab-requester.js';
 import type { ProviderConfig } from './provider-config.js';
@@ -13,6 +13,10 @@ import type { MergeMethod, MergeOptions, PullRequest, PullRequestRequest } from 
 import type { AutoMergeAttempt, OpenPlan } from './pull-request-flow.js';
 import { PullRequestFlow } from './pull-request-flow.js';
 import type { RepositoryRef } from './repository-ref.js';
+import type * as GitbeakerModule from '@gitbeaker/rest';
+
+// Loaded on the first provider made, not when the forge layer is imported.
+const gitbeakerModule = lazyModule<typeof GitbeakerModule>('@gitbeaker/rest');
 
 /** The fields of GitLab's merge request we read. */
 interface GitLabMergeRequest {
@@ -63,10 +67,11 @@ export class GitLabProvider extends PullRequestFlow<GitLabMergeRequest, GitLabFi
       // Our fetch has its own time limit and takes the caller's signal.
       queryTimeout: null,
     };
-    this.mergeRequests = new MergeRequests(options);
-    this.milestones = new ProjectMilestones(options);
-    this.users = new Users(options);
-    this.branches = new Branches(options);
+    const gitbeaker = gitbeakerModule();
+    this.mergeRequests = new gitbeaker.MergeRequests(options);
+    this.milestones = new gitbeaker.ProjectMilestones(options);
+    this.users = new gitbeaker.Users(options);
+    this.branches = new gitbeaker.Branches(options);
   }
 
   protected override describe(number: number): string {

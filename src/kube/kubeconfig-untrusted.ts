@@ -8,11 +8,20 @@
  * parsing and applies merge keys a check on another reading would not see.
  * Messages name entries and keys, never values: the text is a secret.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Cluster, Context, User } from '@kubernetes/client-node';
+import { lazyModule } from '../runtime/index.js';
+
+const clientNode = lazyModule<typeof ClientNodeModule>('@kubernetes/client-node');
+
+/** An empty KubeConfig; client-node is loaded on the first call (seconds that commands without a cluster never pay). */
+export function newKubeConfig(): KubeConfig {
+  return new (clientNode().KubeConfig)();
+}
 import jsYaml from 'js-yaml';
 
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import type * as ClientNodeModule from '@kubernetes/client-node';
 
 export interface UntrustedKubeconfigOptions {
   /** Accept `insecure-skip-tls-verify: true` (refused by default: anyone on the path could answer). */
@@ -132,7 +141,7 @@ export function untrustedKubeConfig(text: string, options: UntrustedKubeconfigOp
   if (current !== undefined && typeof current !== 'string') {
     throw invalid(source, 'has a current-context that is not a name', { key: 'current-context' });
   }
-  const config = new KubeConfig();
+  const config = newKubeConfig();
   config.loadFromOptions({ clusters, users, contexts, currentContext: current ?? '' });
   return config;
 }

@@ -8,10 +8,10 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { RequestOptions } from 'node:https';
 
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
-import { untrustedKubeConfig } from './kubeconfig-untrusted.js';
+import { newKubeConfig, untrustedKubeConfig } from './kubeconfig-untrusted.js';
 
 export interface KubeconfigOptions {
   /** A kubeconfig file (`--kubeconfig`); wins over `KUBECONFIG` and the in-cluster account. */
@@ -68,7 +68,7 @@ const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/tok
  */
 export function loadKubeconfig(options: KubeconfigOptions = {}): ClusterConnection {
   const env = options.env ?? process.env;
-  const config = new KubeConfig();
+  const config = newKubeConfig();
   let source: string;
   try {
     if (options.inCluster) {
@@ -141,7 +141,7 @@ export function kubeconfigFromText(text: string, options: KubeconfigTextOptions 
       ...(options.allowInsecureTls === undefined ? {} : { allowInsecureTls: options.allowInsecureTls }),
     });
   } else {
-    config = new KubeConfig();
+    config = newKubeConfig();
     try {
       config.loadFromString(text);
     } catch (err) {
@@ -178,7 +178,7 @@ function loadFiles(config: KubeConfig, files: string[]): void {
   if (first === undefined) return;
   config.loadFromFile(first);
   for (const file of rest) {
-    const more = new KubeConfig();
+    const more = newKubeConfig();
     more.loadFromFile(file);
     config.mergeConfig(more);
   }

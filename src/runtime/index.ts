@@ -12,6 +12,7 @@ export {
 export type { BackoffPolicy } from './backoff.js';
 export { Backoff, KeyedBackoff, backoffDelay } from './backoff.js';
 export { mapLimit } from './concurrency.js';
+export { lazyModule } from './lazy-module.js';
 export type { Listener } from './event-hub.js';
 export { EventHub } from './event-hub.js';
 export type {

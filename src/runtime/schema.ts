@@ -18,8 +18,10 @@
  * than reported.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { Ajv } from 'ajv';
-import type { AnySchemaObject, ErrorObject, ValidateFunction } from 'ajv';
+import type { Ajv, AnySchemaObject, ErrorObject, ValidateFunction } from 'ajv';
+import { lazyModule } from './lazy-module.js';
+
+const ajvModule = lazyModule<typeof AjvModule>('ajv');
 import { ErrorCodes, GitOpsError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import { formatFieldPath } from './field-path.js';
@@ -29,6 +31,7 @@ import { containsBigInt, withApproximateNumbers } from './exact-json.js';
 import { shareRepeatedSubschemas } from './schema-sharing.js';
 import { validateObjectMeta } from './object-meta.js';
 import { isPlainObject } from './types.js';
+import type * as AjvModule from 'ajv';
 
 export type SchemaType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
 
@@ -240,7 +243,7 @@ function intOrStringKeyword(enabled: unknown, data: unknown, parentSchema?: AnyS
 
 /** One ajv instance per Scheme, with Kubernetes' formats and x-kubernetes-* keywords. */
 export function createSchemaCompiler(): Ajv {
-  const ajv = new Ajv({
+  const ajv = new (ajvModule().Ajv)({
     allErrors: true,
     strict: true,
     strictTypes: false,

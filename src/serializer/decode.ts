@@ -5,8 +5,8 @@
  * column of a problem, after one is known. Problems are collected, never thrown untyped.
  */
 import jsYaml from 'js-yaml';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node as YamlNode } from 'yaml';
+import { yaml } from './yaml-lib.js';
+import type { Document, LineCounter, Node as YamlNode } from 'yaml';
 import {
   ErrorCodes,
   GitOpsError,
@@ -443,7 +443,7 @@ export class FrameLocator {
 
   /** The first duplicate key of a JSON frame, found by the `yaml` package (slow path). */
   duplicateKey(): GitOpsError | undefined {
-    const doc = parseDocument(this.frame.text, { uniqueKeys: true, lineCounter: this.lineCounter() });
+    const doc = yaml().parseDocument(this.frame.text, { uniqueKeys: true, lineCounter: this.lineCounter() });
     const dup = doc.errors.find((e) => e.code === 'DUPLICATE_KEY');
     if (dup === undefined) return undefined;
     const key = keyAt(this.frame.text, dup.pos[0]);
@@ -461,16 +461,16 @@ export class FrameLocator {
     let found: YamlNode | undefined;
     const visit = (node: unknown): void => {
       if (found !== undefined) return;
-      if (isMap(node)) {
+      if (yaml().isMap(node)) {
         for (const pair of node.items) {
-          const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
-          if (isMap(key) || isSeq(key)) {
+          const key = yaml().isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+          if (yaml().isMap(key) || yaml().isSeq(key)) {
             found = pair.key as YamlNode;
             return;
           }
           visit(pair.value);
         }
-      } else if (isSeq(node)) {
+      } else if (yaml().isSeq(node)) {
         for (const item of node.items) visit(item);
       }
     };
@@ -511,14 +511,14 @@ export class FrameLocator {
   }
 
   private lineCounter(): LineCounter {
-    this.lines ??= new LineCounter();
+    this.lines ??= new (yaml().LineCounter)();
     return this.lines;
   }
 
   private parsed(): Document {
     if (this.doc === undefined) {
-      this.lines = new LineCounter();
-      this.doc = parseDocument(this.frame.text, {
+      this.lines = new (yaml().LineCounter)();
+      this.doc = yaml().parseDocument(this.frame.text, {
         lineCounter: this.lines,
         uniqueKeys: false,
         version: '1.1',
@@ -535,16 +535,16 @@ export class FrameLocator {
       let offset = firstContentOffset(this.frame.text);
       if (isNodeWithRange(node)) offset = node.range[0];
       for (const segment of segments) {
-        if (isAlias(node)) node = node.resolve(doc);
+        if (yaml().isAlias(node)) node = node.resolve(doc);
         let next: unknown;
         let keyOffset: number | undefined;
-        if (isMap(node) && typeof segment === 'string') {
-          const pair = node.items.find((p) => isScalar(p.key) && keyText(p.key) === segment);
+        if (yaml().isMap(node) && typeof segment === 'string') {
+          const pair = node.items.find((p) => yaml().isScalar(p.key) && keyText(p.key) === segment);
           if (pair !== undefined) {
             next = pair.value;
             if (isNodeWithRange(pair.key)) keyOffset = pair.key.range[0];
           }
-        } else if (isSeq(node) && typeof segment === 'number') {
+        } else if (yaml().isSeq(node) && typeof segment === 'number') {
           next = node.items[segment];
         }
         if (next === undefined && keyOffset === undefined) break;

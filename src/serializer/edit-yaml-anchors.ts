@@ -8,7 +8,7 @@
  * when it or the anchor changes. When the anchored node itself is removed or rewritten, all
  * its users are written out.
  */
-import { isAlias, isMap, isScalar, isSeq } from 'yaml';
+import { yaml } from './yaml-lib.js';
 import type { Node as AstNode } from 'yaml';
 import { deepEqual, isPlainObject } from './edit-values.js';
 import type { FieldPath, PathSegment } from './edit-values.js';
@@ -62,7 +62,7 @@ function collectGroups(root: unknown): Group[] {
   const groups: Group[] = [];
   const walk = (node: unknown, path: PathSegment[]): void => {
     if (node === null || node === undefined) return;
-    if (isAlias(node)) {
+    if (yaml().isAlias(node)) {
       current.get(node.source)?.users.push(path);
       return;
     }
@@ -72,18 +72,18 @@ function collectGroups(root: unknown): Group[] {
       current.set(anchor, group);
       groups.push(group);
     }
-    if (isMap(node)) {
+    if (yaml().isMap(node)) {
       for (const pair of node.items) {
-        const key = !isScalar(pair.key)
+        const key = !yaml().isScalar(pair.key)
           ? ''
           : pair.key.type === 'PLAIN'
             ? keyString('plain', pair.key.source ?? '')
             : String(pair.key.value);
         if (key === '<<') {
           // A merge copies the anchored map's keys into this map.
-          const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+          const sources = yaml().isSeq(pair.value) ? pair.value.items : [pair.value];
           for (const source of sources) {
-            if (!isAlias(source)) continue;
+            if (!yaml().isAlias(source)) continue;
             const group = current.get(source.source);
             if (group) {
               group.users.push(path);
@@ -94,7 +94,7 @@ function collectGroups(root: unknown): Group[] {
         }
         walk(pair.value, [...path, key]);
       }
-    } else if (isSeq(node)) {
+    } else if (yaml().isSeq(node)) {
       node.items.forEach((item, i) => walk(item, [...path, i]));
     }
   };

@@ -3,7 +3,7 @@
  * reported rather than dropped silently. A `#` inside a quoted or block scalar is not a
  * comment, so the text is tokenised with the `yaml` lexer rather than searched.
  */
-import { Lexer } from 'yaml';
+import { yaml } from './yaml-lib.js';
 
 export interface FoundComment {
   /** Offset of the `#` in the document source. */
@@ -26,7 +26,7 @@ export function commentsIn(source: string, start: number, end: number, column: n
   try {
     let offset = 0;
     let scalarContent = false;
-    for (const token of new Lexer().lex(padded)) {
+    for (const token of new (yaml().Lexer)().lex(padded)) {
       if (token === DOCUMENT || token === FLOW_ERROR_END) continue;
       if (token === SCALAR) {
         scalarContent = true;

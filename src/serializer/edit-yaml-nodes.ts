@@ -5,7 +5,7 @@
  * everything else (flow collections, multi-line scalars, anchors), for a whole document or
  * for one small region the scanner hands over.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
+import { yaml } from './yaml-lib.js';
 import type { Node as AstNode, Pair as AstPair, Scalar as AstScalar } from 'yaml';
 import { editFailed } from './edit-errors.js';
 import type { SourceLines } from './edit-lines.js';
@@ -139,29 +139,30 @@ function scalarView(node: AstScalar, ctx: AstContext, inFlow: boolean): ScalarNo
 /** The view of a `yaml` AST node, offsets mapped back to the document source. */
 export function nodeFromAst(node: unknown, ctx: AstContext, inFlow = false): YamlNode | null {
   if (node === null || node === undefined) return null;
-  if (isScalar(node)) return scalarView(node, ctx, inFlow);
+  if (yaml().isScalar(node)) return scalarView(node, ctx, inFlow);
   const ast = node as AstNode;
   const [rawStart, rawEnd] = ast.range ?? [0, 0];
   const start = ctx.toSource(rawStart);
-  const anchor = isAlias(node) ? undefined : (ast as { anchor?: string }).anchor;
+  const anchor = yaml().isAlias(node) ? undefined : (ast as { anchor?: string }).anchor;
   const props = {
     ...(anchor === undefined ? {} : { anchor }),
     ...((ast as { tag?: string }).tag === undefined ? {} : { tagged: true }),
   };
-  if (isAlias(node)) {
+  if (yaml().isAlias(node)) {
     return { kind: 'alias', name: node.source, inFlow, start, end: ctx.toSource(rawEnd) };
   }
-  if (isMap(node)) {
+  if (yaml().isMap(node)) {
     const flow = node.flow === true;
     const pairs = node.items.map((pair) => pairFromAst(pair, ctx, flow || inFlow));
     const end = flow ? ctx.toSource(rawEnd) : (pairs.at(-1)?.end ?? start);
     return { kind: 'map', flow, inFlow, start, end, pairs: () => pairs, ...props };
   }
-  if (isSeq(node)) {
+  if (yaml().isSeq(node)) {
     const flow = node.flow === true;
     const blockItems = (node.srcToken as { items?: Array<{ start: SourceToken[] }> } | undefined)?.items;
     const items = node.items.map((item, index): ItemEntry => {
-      if (isPair(item)) throw editFailed('a sequence item written as a single pair is not supported', []);
+      if (yaml().isPair(item))
+        throw editFailed('a sequence item written as a single pair is not supported', []);
       const view = nodeFromAst(item, ctx, flow || inFlow);
       if (flow) {
         const at = view?.start ?? start;
@@ -181,7 +182,7 @@ export function nodeFromAst(node: unknown, ctx: AstContext, inFlow = false): Yam
 
 function pairFromAst(pair: AstPair, ctx: AstContext, inFlow: boolean): PairEntry {
   const key = pair.key;
-  if (!isScalar(key) || !key.range) throw editFailed('only scalar map keys can be edited', []);
+  if (!yaml().isScalar(key) || !key.range) throw editFailed('only scalar map keys can be edited', []);
   const style = STYLES[key.type ?? 'PLAIN'] ?? 'plain';
   const text = style === 'plain' ? (key.source ?? String(key.value)) : String(key.value);
   const keyStart = ctx.toSource(key.range[0]);
@@ -196,7 +197,7 @@ function pairFromAst(pair: AstPair, ctx: AstContext, inFlow: boolean): PairEntry
 
 /** Parses `text` (a whole document, or a padded region of one) with the `yaml` package. */
 export function parseRegion(text: string): unknown {
-  const doc = parseDocument(text, { keepSourceTokens: true, uniqueKeys: false });
+  const doc = yaml().parseDocument(text, { keepSourceTokens: true, uniqueKeys: false });
   if (doc.errors.length > 0) {
     const [error] = doc.errors;
     throw editFailed(`the YAML does not parse: ${error?.message}`, [], {

@@ -6,7 +6,7 @@
  * handed to the `yaml` package, for that pair or item only. When the text is not what the
  * scanner expects it throws EditFailed, and the editor falls back to a full `yaml` parse.
  */
-import { isMap, isSeq } from 'yaml';
+import { yaml } from './yaml-lib.js';
 import { editFailed } from './edit-errors.js';
 import { LineKind } from './edit-lines.js';
 import type { SourceLines } from './edit-lines.js';
@@ -235,10 +235,10 @@ export class BlockScanner {
     const contents = parseRegion(region);
     const ctx = { lines: this.lines, toSource: (offset: number) => offset - column + entryOffset };
     if (isItem) {
-      if (!isSeq(contents) || contents.items.length !== 1) scannerGaveUp('an item region', last);
+      if (!yaml().isSeq(contents) || contents.items.length !== 1) scannerGaveUp('an item region', last);
       return nodeFromAst(contents.items[0], ctx);
     }
-    if (!isMap(contents) || contents.items.length !== 1) scannerGaveUp('a pair region', last);
+    if (!yaml().isMap(contents) || contents.items.length !== 1) scannerGaveUp('a pair region', last);
     return nodeFromAst(contents.items[0]?.value, ctx);
   }
 

@@ -4,7 +4,8 @@
  * such as the API server would take for something else (`on`, `0755`, `1e3`) is quoted.
  * Existing documents are never re-encoded: they are edited in place (see ManifestFile).
  */
-import { Document, isSeq, Scalar, visit, YAMLSeq } from 'yaml';
+import type { Document, YAMLSeq } from 'yaml';
+import { yaml } from './yaml-lib.js';
 import { ErrorCodes, GitOpsError, isList, isPlainObject, stringifyJson } from '../runtime/index.js';
 import { isAmbiguousPlainString } from './yaml11.js';
 
@@ -74,7 +75,7 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
   const value = options.keyOrder === 'preserve' ? obj : withConventionalKeyOrder(obj);
   let doc: Document;
   try {
-    doc = new Document(value, { version: '1.2', keepUndefined: false });
+    doc = new (yaml().Document)(value, { version: '1.2', keepUndefined: false });
   } catch (err) {
     throw new GitOpsError(
       ErrorCodes.BadRequest,
@@ -85,10 +86,10 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
     );
   }
   // Quote every string, key or value (visit reaches keys too), that YAML 1.1 or 1.2 would read as a non-string.
-  visit(doc, {
+  yaml().visit(doc, {
     Scalar(_key, node) {
       if (typeof node.value === 'string' && isAmbiguousPlainString(node.value))
-        node.type = Scalar.QUOTE_DOUBLE;
+        node.type = yaml().Scalar.QUOTE_DOUBLE;
     },
   });
   const indent = options.indent ?? 2;
@@ -111,27 +112,36 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
  * whatever the indent. The yaml package outdents such a list by the two characters of `- `
  * only, which is the key's column just when the indent is 2.
  */
-class KeyColumnSeq extends YAMLSeq {
-  override toString(
-    ctx?: Parameters<YAMLSeq['toString']>[0],
-    onComment?: () => void,
-    onChompKeep?: () => void,
-  ): string {
-    if (ctx !== undefined && !ctx.inFlow && this.flow !== true) {
-      // The pair's value context, shared with the pair: the line break before the first
-      // item is indented from it too.
-      const extra = ctx.indentStep.length - 2;
-      if (extra > 0 && ctx.indent.length >= extra) ctx.indent = ctx.indent.slice(extra);
+let keyColumnSeq: object | undefined;
+
+// Made on first use: the yaml package is loaded lazily (see yaml-lib.ts).
+function keyColumnSeqPrototype(): object {
+  if (keyColumnSeq === undefined) {
+    class KeyColumnSeq extends yaml().YAMLSeq {
+      override toString(
+        ctx?: Parameters<YAMLSeq['toString']>[0],
+        onComment?: () => void,
+        onChompKeep?: () => void,
+      ): string {
+        if (ctx !== undefined && !ctx.inFlow && this.flow !== true) {
+          // The pair's value context, shared with the pair: the line break before the first
+          // item is indented from it too.
+          const extra = ctx.indentStep.length - 2;
+          if (extra > 0 && ctx.indent.length >= extra) ctx.indent = ctx.indent.slice(extra);
+        }
+        return super.toString(ctx, onComment, onChompKeep);
+      }
     }
-    return super.toString(ctx, onComment, onChompKeep);
+    keyColumnSeq = KeyColumnSeq.prototype;
   }
+  return keyColumnSeq;
 }
 
 function startSequencesAtKeyColumn(doc: Document): void {
-  visit(doc, {
+  yaml().visit(doc, {
     Pair(_key, pair) {
-      if (isSeq(pair.value) && pair.value.flow !== true && pair.value.tag === undefined)
-        Object.setPrototypeOf(pair.value, KeyColumnSeq.prototype);
+      if (yaml().isSeq(pair.value) && pair.value.flow !== true && pair.value.tag === undefined)
+        Object.setPrototypeOf(pair.value, keyColumnSeqPrototype());
     },
   });
 }

@@ -14,7 +14,7 @@
  * Both are idempotent: formatting formatted text gives the same text.
  */
 import jsYaml from 'js-yaml';
-import { parseDocument, visit } from 'yaml';
+import { yaml } from './yaml-lib.js';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import { parseJsonTree } from './edit-json-tree.js';
 import type { JsonNode } from './edit-json-tree.js';
@@ -26,7 +26,7 @@ export function formatYamlDocument(source: string): string {
   const normalized = source.replace(/\r\n/g, '\n');
   // The failsafe schema reads every plain scalar as its own text, so nothing is re-typed:
   // `0755`, `on` and `1.0` are written back exactly as they were.
-  const doc = parseDocument(normalized, { schema: 'failsafe', uniqueKeys: false });
+  const doc = yaml().parseDocument(normalized, { schema: 'failsafe', uniqueKeys: false });
   const [error] = doc.errors;
   if (error !== undefined) {
     throw new GitOpsError(ErrorCodes.YamlSyntax, `cannot format: ${error.message}`, {
@@ -35,7 +35,7 @@ export function formatYamlDocument(source: string): string {
     });
   }
   if (doc.contents === null) return tidy(normalized);
-  visit(doc, {
+  yaml().visit(doc, {
     Scalar(key, node) {
       if (key === 'key' || node.type !== 'PLAIN' || typeof node.value !== 'string') return;
       const text = node.value;

@@ -21,7 +21,7 @@ export function operatorMetrics(
   options: { processMetrics?: boolean } = {},
 ): OperatorMetrics {
   const registry = new Registry();
-  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'gitops_' });
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const syncs = new Counter({
     name: 'gitops_sync_total',
     help: 'Reconciles by application and result (synced, unchanged, healed, drifted, failed, waiting).',

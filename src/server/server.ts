@@ -31,6 +31,12 @@ export interface ServerOptions {
   processMetrics?: boolean;
   /** Limits against hostile or broken clients; see ServerLimits for the defaults. */
   limits?: ServerLimits;
+  /**
+   * Serve /metrics (with /healthz and /readyz) on a server of its own (`listenMetrics`), not on
+   * the public one with the webhook and the API: scraping stays inside the cluster's network
+   * while the webhook may be exposed.
+   */
+  separateMetrics?: boolean;
 }
 
 /** What one client may cost the server. Every field has a default. */
@@ -66,6 +72,8 @@ export interface OperatorServer {
   metrics: OperatorMetrics;
   /** Starts listening; resolves with the URL (port 0 picks a free one). */
   listen(options?: { host?: string; port?: number }): Promise<string>;
+  /** With `separateMetrics`: starts the metrics server; resolves with its URL. */
+  listenMetrics(options?: { host?: string; port?: number }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -133,12 +141,15 @@ export function createServer(options: ServerOptions): OperatorServer {
     }
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const ready = operator.ready && (options.ready?.() ?? true);
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
-  });
-  app.get('/metrics', async (_request, reply) => {
+  const metricsApp = options.separateMetrics === true ? Fastify({ logger: false }) : undefined;
+  for (const target of metricsApp === undefined ? [app] : [app, metricsApp]) {
+    target.get('/healthz', async () => ({ status: 'ok' }));
+    target.get('/readyz', async (_request, reply) => {
+      const ready = operator.ready && (options.ready?.() ?? true);
+      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
+    });
+  }
+  (metricsApp ?? app).get('/metrics', async (_request, reply) => {
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
@@ -209,9 +220,21 @@ export function createServer(options: ServerOptions): OperatorServer {
     async listen(listen = {}) {
       return app.listen({ host: listen.host ?? '127.0.0.1', port: listen.port ?? 0 });
     },
+    async listenMetrics(listen = {}) {
+      if (metricsApp === undefined) {
+        throw new GitOpsError(
+          ErrorCodes.Invalid,
+          'metrics are served on the main server (separateMetrics is off)',
+          {
+            details: { field: 'separateMetrics' },
+          },
+        );
+      }
+      return metricsApp.listen({ host: listen.host ?? '127.0.0.1', port: listen.port ?? 0 });
+    },
     async close() {
       metrics.close();
-      await app.close();
+      await Promise.all([app.close(), metricsApp?.close()]);
     },
   };
 }

@@ -84,6 +84,8 @@ export interface ApplicationSpec {
   dependsOn: Array<{ name: string }>;
   /** Write the status to Git after each sync that did something (see status-write-back.ts). */
   statusWriteBack?: StatusWriteBackSpec;
+  /** Stop syncing (timers, pushes, drift) until set back to false; a manual sync still runs. */
+  suspend?: boolean;
 }
 
 export interface StatusWriteBackSpec {
@@ -119,6 +121,8 @@ export interface ApplicationCondition {
 export interface ApplicationStatus {
   phase: SyncPhase;
   health: HealthStatus;
+  /** The `metadata.generation` of the spec this status is about. */
+  observedGeneration?: number;
   lastSyncedRevision?: string;
   lastAttemptedRevision?: string;
   lastSyncTime?: string;
@@ -203,8 +207,87 @@ const specSchema: JSONSchemaProps = {
         branch: { type: 'string', default: 'libgitops-status', minLength: 1 },
       },
     },
+    suspend: { type: 'boolean' },
   },
 };
+
+const statusSchema: JSONSchemaProps = {
+  type: 'object',
+  // Written by the operator only; fields not listed here are kept as they are.
+  'x-kubernetes-preserve-unknown-fields': true,
+  properties: {
+    phase: { type: 'string' },
+    health: { type: 'string' },
+    observedGeneration: { type: 'integer', format: 'int64' },
+    lastSyncedRevision: { type: 'string' },
+    lastAttemptedRevision: { type: 'string' },
+    lastSyncTime: { type: 'string' },
+  },
+};
+
+// What `kubectl explain application` shows, by field path.
+const DESCRIPTIONS: Record<string, string> = {
+  '': 'An Application follows a folder of a Git repository and applies what it holds to a cluster, in order, with prune, drift detection and health.',
+  spec: 'What to follow in Git, where to apply it, and how.',
+  'spec.source': 'The Git repository and folders to apply.',
+  'spec.source.repoURL': 'Any URL git speaks: https, ssh, git or file.',
+  'spec.source.branch': 'Branch to follow (main by default).',
+  'spec.source.targetRevision':
+    'A tag, a commit (40 hex digits), refs/heads/<branch> or refs/tags/<tag> to apply instead of following branch; a tag or commit is not followed.',
+  'spec.source.paths': 'Folders inside the repository, rendered and applied together (["."] by default).',
+  'spec.source.credentialsSecretRef':
+    'A Secret in this namespace with username/password, token, or identity/known_hosts for the repository.',
+  'spec.source.credentialsSecretRef.name': 'Name of the Secret.',
+  'spec.destination': 'Where the objects are applied.',
+  'spec.destination.server':
+    'in-cluster (the default), or with kubeconfigSecretRef the API server URL its kubeconfig must point at.',
+  'spec.destination.namespace': 'Namespace for namespaced objects that name none (default by default).',
+  'spec.destination.kubeconfigSecretRef':
+    'Another cluster: a Secret in this namespace holding its kubeconfig (embedded credentials only).',
+  'spec.destination.kubeconfigSecretRef.name': 'Name of the Secret.',
+  'spec.destination.kubeconfigSecretRef.key': 'Key of the kubeconfig in the Secret (value by default).',
+  'spec.policy': 'How syncs happen.',
+  'spec.policy.interval': 'How often Git is checked and drift looked for, e.g. 30s, 3m, 1h (3m by default).',
+  'spec.policy.prune': 'Delete objects that this application applied and whose files were removed.',
+  'spec.policy.selfHeal': 'Restore objects changed on the cluster to what Git says.',
+  'spec.policy.waitForHealth': 'Apply a wave only once the objects of the waves before it are healthy.',
+  'spec.policy.retry': 'Retries of a failed sync, with exponential backoff.',
+  'spec.policy.retry.limit':
+    'Attempts after the first failure before waiting for the next trigger; 0 means forever.',
+  'spec.policy.retry.backoffSeconds': 'Wait before the first retry, doubled at each next one.',
+  'spec.policy.retry.maxBackoffSeconds': 'Longest wait between retries.',
+  'spec.dependsOn': 'Applications of this namespace that must be healthy before this one syncs.',
+  'spec.dependsOn.name': 'Name of the Application.',
+  'spec.statusWriteBack': 'Write the status to Git after each sync that did something.',
+  'spec.statusWriteBack.path': 'Folder of the repository holding this Application (. by default).',
+  'spec.statusWriteBack.branch':
+    'Branch the status is written to; must exist and differ from the source branch.',
+  'spec.suspend': 'Stop syncing (timers, pushes, drift) until set back to false; a manual sync still runs.',
+  status: 'What the operator last did and saw; written by the operator only.',
+  'status.phase': 'Pending, Syncing, Synced, OutOfSync, Failed or Waiting.',
+  'status.health': 'Healthy, Progressing, Degraded, Missing or Unknown: the worst of the applied objects.',
+  'status.observedGeneration': 'The metadata.generation of the spec this status is about.',
+  'status.lastSyncedRevision': 'The commit last applied in full.',
+  'status.lastAttemptedRevision': 'The commit of the last sync, whether it succeeded or not.',
+  'status.lastSyncTime': 'When the last sync that applied something ended.',
+};
+
+/** A copy of `schema` with the description of each field in DESCRIPTIONS (by dotted path). */
+function described(schema: JSONSchemaProps, path = ''): JSONSchemaProps {
+  const out: JSONSchemaProps = { ...schema };
+  const text = DESCRIPTIONS[path];
+  if (text !== undefined) out.description = text;
+  if (schema.properties !== undefined) {
+    out.properties = Object.fromEntries(
+      Object.entries(schema.properties).map(([name, sub]) => [
+        name,
+        described(sub, path === '' ? name : `${path}.${name}`),
+      ]),
+    );
+  }
+  if (schema.items !== undefined && !Array.isArray(schema.items)) out.items = described(schema.items, path);
+  return out;
+}
 
 /** The CustomResourceDefinition the operator ships (deploy/crd.yaml). */
 export function applicationCrd(): KubeObject {
@@ -220,7 +303,10 @@ export function applicationCrd(): KubeObject {
         listKind: `${APPLICATION_KIND}List`,
         plural: APPLICATION_PLURAL,
         singular: 'application',
+        // Kind Application, as users of Argo CD and Flux know it; on a cluster that also runs
+        // Argo CD, `kubectl get gapp` (or the full name) tells them apart.
         shortNames: ['gapp'],
+        categories: ['gitops'],
       },
       versions: [
         {
@@ -232,10 +318,12 @@ export function applicationCrd(): KubeObject {
             { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
             { name: 'Health', type: 'string', jsonPath: '.status.health' },
             { name: 'Revision', type: 'string', jsonPath: '.status.lastSyncedRevision' },
+            { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend', priority: 1 },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            { name: 'Message', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message' },
           ],
           schema: {
-            openAPIV3Schema: {
+            openAPIV3Schema: described({
               type: 'object',
               required: ['spec'],
               properties: {
@@ -243,10 +331,9 @@ export function applicationCrd(): KubeObject {
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
                 spec: specSchema,
-                // Written by the operator only; its shape is ApplicationStatus.
-                status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                status: statusSchema,
               },
-            },
+            }),
           },
         },
       ],

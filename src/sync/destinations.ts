@@ -17,7 +17,13 @@ import type { DriftEvent } from './drift.js';
 import type { SyncEngineOptions } from './engine.js';
 import { EngineTarget } from './engine-target.js';
 import type { HealthStatus } from './health.js';
-import type { AppliedRevision, SyncOutcome, SyncTarget, TargetSyncRequest } from './sync-target.js';
+import type {
+  AppliedRevision,
+  ObjectDiff,
+  SyncOutcome,
+  SyncTarget,
+  TargetSyncRequest,
+} from './sync-target.js';
 
 export interface DestinationTargetsOptions {
   /** Options of each remote destination's engine (timeouts, field manager, concurrency). */
@@ -67,7 +73,7 @@ export class DestinationTargets implements SyncTarget {
     return this.#with(app, signal, (t) => t.drifted(app, objects, signal));
   }
 
-  diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<string> {
+  diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<ObjectDiff[]> {
     return this.#with(app, signal, (t) => t.diff(app, objects, signal));
   }
 

@@ -17,7 +17,6 @@ import {
   parseApiVersion,
   parseObjectKey,
 } from '../runtime/index.js';
-import { stringifyJson } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
 import { DriftWatcher } from './drift.js';
@@ -30,7 +29,13 @@ import { Inventory } from './inventory.js';
 import { APPLICATION_LABEL, MARK_PREFIX } from './marks.js';
 import type { ObjectResult, SyncResult } from './result.js';
 import { worstHealth } from './sync-target.js';
-import type { AppliedRevision, SyncOutcome, SyncTarget, TargetSyncRequest } from './sync-target.js';
+import type {
+  AppliedRevision,
+  ObjectDiff,
+  SyncOutcome,
+  SyncTarget,
+  TargetSyncRequest,
+} from './sync-target.js';
 
 export const REVISION_ANNOTATION = `${MARK_PREFIX}revision`;
 export const REVISION_COMPLETE_ANNOTATION = `${MARK_PREFIX}revision-complete`;
@@ -121,25 +126,17 @@ export class EngineTarget implements SyncTarget {
     return result.objects.some((o) => o.action === 'created' || o.action === 'configured' || o.drifted);
   }
 
-  async diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<string> {
+  async diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<ObjectDiff[]> {
     const result = await this.#dryRun(app, objects, signal);
     const error = failureOf(result);
     if (error !== undefined) throw error;
-    const blocks: string[] = [];
+    const diffs: ObjectDiff[] = [];
     for (const o of result.objects) {
       if (o.action !== 'created' && o.action !== 'configured' && o.action !== 'pruned') continue;
-      const lines = [
-        `${o.action === 'pruned' ? 'prune' : o.action === 'created' ? 'create' : 'change'} ${o.id}`,
-      ];
-      for (const c of o.changes ?? []) {
-        const path = c.path === '' ? '(object)' : c.path;
-        if (c.change === 'added') lines.push(`  + ${path}: ${stringifyJson(c.desired)}`);
-        else if (c.change === 'removed') lines.push(`  - ${path}: ${stringifyJson(c.live)}`);
-        else lines.push(`  ~ ${path}: ${stringifyJson(c.live)} -> ${stringifyJson(c.desired)}`);
-      }
-      blocks.push(lines.join('\n'));
+      const action = o.action === 'pruned' ? 'prune' : o.action === 'created' ? 'create' : 'change';
+      diffs.push({ object: o.id ?? '(unnamed)', action, changes: o.changes ?? [] });
     }
-    return blocks.length === 0 ? '' : `${blocks.join('\n')}\n`;
+    return diffs;
   }
 
   async health(app: Application, signal?: AbortSignal): Promise<HealthStatus> {

@@ -45,8 +45,14 @@ export {
 export type { EngineTargetOptions } from './engine-target.js';
 export { DestinationTargets } from './destinations.js';
 export type { DestinationTargetsOptions } from './destinations.js';
-export { worstHealth } from './sync-target.js';
-export type { AppliedRevision, SyncOutcome, SyncTarget, TargetSyncRequest } from './sync-target.js';
+export { formatObjectDiffs, worstHealth } from './sync-target.js';
+export type {
+  AppliedRevision,
+  ObjectDiff,
+  SyncOutcome,
+  SyncTarget,
+  TargetSyncRequest,
+} from './sync-target.js';
 export { SyncEventRecorder } from './sync-events.js';
 export type { SyncEventRecorderOptions } from './sync-events.js';
 export { ApplicationReconciler } from './reconciler.js';

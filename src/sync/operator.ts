@@ -13,7 +13,8 @@ import { ErrorCodes, EventHub, GitOpsError, abortable, toGitOpsError } from '../
 import { applicationKey, parseDuration, sourceRevision } from './application.js';
 import type { Application, ApplicationStatus, SourceRevision } from './application.js';
 import type { DriftEvent } from './drift.js';
-import type { SyncTarget } from './sync-target.js';
+import { formatObjectDiffs } from './sync-target.js';
+import type { ObjectDiff, SyncTarget } from './sync-target.js';
 import { ApplicationReconciler } from './reconciler.js';
 import type { SyncRecord, TriggerReason } from './reconciler.js';
 import { Renderer } from './render.js';
@@ -223,6 +224,11 @@ export class Operator {
 
   /** The diff of live objects against the application's current revision ('' when in sync). */
   async diff(key: string, signal?: AbortSignal): Promise<string> {
+    return formatObjectDiffs(await this.diffObjects(key, signal));
+  }
+
+  /** What a sync of the application's current revision would change, object by object. */
+  async diffObjects(key: string, signal?: AbortSignal): Promise<ObjectDiff[]> {
     const app = this.reconcilerOf(key).app;
     const ac = new AbortController();
     signal?.addEventListener('abort', () => ac.abort(), { once: true });

@@ -8,6 +8,8 @@ import type { TriggerReason } from './reconciler.js';
 
 export interface ReconcileFacts {
   reason: TriggerReason;
+  /** spec.suspend, and not a person's explicit (manual) sync. */
+  suspended: boolean;
   /** Applications this one depends on that are not healthy yet. */
   waitingOn: readonly string[];
   dryRun: boolean;
@@ -28,6 +30,8 @@ export interface ReconcileFacts {
 }
 
 export type ReconcileStep =
+  /** Suspended: report it, do nothing else. */
+  | 'suspended'
   /** Dependencies are not healthy: report Waiting, do nothing else. */
   | 'wait'
   | 'fetch'
@@ -54,6 +58,7 @@ export function alreadyApplied(facts: ReconcileFacts): boolean {
 }
 
 export function nextStep(facts: ReconcileFacts): ReconcileStep {
+  if (facts.suspended) return 'suspended';
   if (facts.waitingOn.length > 0) return 'wait';
   if (facts.revision === undefined || facts.applied === undefined) return 'fetch';
   const applied = alreadyApplied(facts);

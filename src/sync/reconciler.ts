@@ -173,6 +173,8 @@ export class ApplicationReconciler {
       const waitingOn = this.context.unhealthyDependencies(app);
       const facts: ReconcileFacts = {
         reason,
+        // Suspended: nothing runs on its own; a person's explicit sync (manual) still does.
+        suspended: app.spec.suspend === true && reason !== 'manual',
         waitingOn,
         dryRun: this.options.dryRun === true,
         selfHeal: app.spec.policy.selfHeal,
@@ -182,6 +184,12 @@ export class ApplicationReconciler {
       let source: Awaited<ReturnType<ReconcilerContext['source']>> | undefined;
       for (let step = nextStep(facts); step !== 'sync'; step = nextStep(facts)) {
         switch (step) {
+          case 'suspended':
+            this.setStatus({
+              condition: condition('Ready', 'False', 'Suspended', 'suspended: spec.suspend is true'),
+            });
+            this.context.onSync?.(record(app, reason, 'waiting', began, undefined, 0));
+            return this.state;
           case 'wait':
             this.setStatus({
               phase: 'Waiting',
@@ -465,7 +473,13 @@ export class ApplicationReconciler {
       if (at === -1) conditions.push(kept);
       else conditions[at] = kept;
     }
-    const merged: ApplicationStatus = { ...this.state, ...rest, conditions };
+    const generation = this.current.metadata.generation;
+    const merged: ApplicationStatus = {
+      ...this.state,
+      ...rest,
+      conditions,
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    };
     if (merged.lastError === undefined) delete merged.lastError;
     this.state = merged;
     this.context.onStatus?.(this.current, merged);

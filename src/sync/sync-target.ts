@@ -3,9 +3,11 @@
  * whether they drifted, show a diff, tell how healthy they are, and remember which revision was
  * fully applied (so a restarted operator does not apply it again without need).
  */
+import { stringifyJson } from '../runtime/index.js';
 import type { GitOpsError, KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
 import type { DriftEvent } from './drift.js';
+import type { FieldChange } from './diff.js';
 import type { HealthStatus } from './health.js';
 import type { SyncResult } from './result.js';
 
@@ -37,12 +39,35 @@ export interface AppliedRevision {
   complete: boolean;
 }
 
+/** One object a sync would change, and how. */
+export interface ObjectDiff {
+  /** ObjectKey string form: `group/Kind/namespace/name`. */
+  object: string;
+  action: 'create' | 'change' | 'prune';
+  changes: FieldChange[];
+}
+
+/** The diff as text: `create|change|prune <object>`, then `+ - ~` lines ('' when in sync). */
+export function formatObjectDiffs(diffs: readonly ObjectDiff[]): string {
+  const blocks = diffs.map((d) => {
+    const lines = [`${d.action} ${d.object}`];
+    for (const c of d.changes) {
+      const path = c.path === '' ? '(object)' : c.path;
+      if (c.change === 'added') lines.push(`  + ${path}: ${stringifyJson(c.desired)}`);
+      else if (c.change === 'removed') lines.push(`  - ${path}: ${stringifyJson(c.live)}`);
+      else lines.push(`  ~ ${path}: ${stringifyJson(c.live)} -> ${stringifyJson(c.desired)}`);
+    }
+    return lines.join('\n');
+  });
+  return blocks.length === 0 ? '' : `${blocks.join('\n')}\n`;
+}
+
 export interface SyncTarget {
   sync(request: TargetSyncRequest): Promise<SyncOutcome>;
   /** True when the live objects differ from `objects` in fields this operator manages. */
   drifted(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<boolean>;
-  /** What a sync would change, one block per object ('' when in sync). */
-  diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<string>;
+  /** What a sync would change, one entry per object that would change (empty when in sync). */
+  diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<ObjectDiff[]>;
   /** The health of the objects the application last applied, read now. */
   health(app: Application, signal?: AbortSignal): Promise<HealthStatus>;
   appliedRevision(app: Application, signal?: AbortSignal): Promise<AppliedRevision | undefined>;

@@ -106,6 +106,26 @@ describe('gitops fmt', () => {
     expect(code).toBe(0);
   });
 
+  it('the project passes its own fmt --check (deploy/, examples/), and Prettier leaves YAML to it', async () => {
+    const { code, out } = await run('fmt', '--check', 'deploy', 'examples');
+    expect(out.stderr).toEqual([]);
+    expect(code).toBe(0);
+    const ignored = (await readFile('.prettierignore', 'utf8')).split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['*.yaml', '*.yml']));
+  });
+
+  it('formats a file without metadata.name (a kustomization.yaml), but not a broken one', async () => {
+    const file = join(dir, 'kustomization.yaml');
+    await writeFile(
+      file,
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n    - a.yaml\n',
+    );
+    expect((await run('fmt', file)).code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- a.yaml\n',
+    );
+  });
+
   it('reports a broken file as file:line:column: code: message and does not touch it', async () => {
     const file = join(dir, 'bad.yaml');
     const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  name: y\n';
@@ -264,5 +284,123 @@ describe('gitops validate', () => {
   it('exits 2 on a usage error', async () => {
     const { code } = await run('validate');
     expect(code).toBe(2);
+  });
+});
+
+describe('conventions every command shares', () => {
+  it('--version prints the version and exits 0', async () => {
+    const { code, out } = await run('--version');
+    expect(code).toBe(0);
+    expect(out.stdout).toEqual([packageVersion()]);
+  });
+
+  it('takes the global flags before or after the command', async () => {
+    const before = await run('--log-level', 'warn', '-n', 'team-a', 'fmt', '--check', 'examples/cars');
+    const after = await run('fmt', '--check', 'examples/cars', '-n', 'team-a', '--log-level', 'warn');
+    expect([before.code, after.code]).toEqual([0, 0]);
+    const help = await run('sync', '--help');
+    const text = help.out.stdout.join('\n');
+    for (const flag of ['--kubeconfig', '--context', '-n, --namespace', '--log-level', '--follow'])
+      expect(text).toContain(flag);
+  });
+
+  const usageErrors: [string, string[]][] = [
+    ['an unknown command', ['nope']],
+    ['an unknown flag', ['version', '--nope']],
+    ['version with an argument', ['version', 'extra']],
+    ['fmt without paths', ['fmt']],
+    ['validate without paths', ['validate']],
+    ['validate with an unknown format', ['validate', '-o', 'wide', 'examples/cars']],
+    ['sync without a source', ['sync']],
+    ['sync with an unknown format', ['sync', 'x', '-o', 'wide']],
+    [
+      'sync --follow with --once',
+      ['sync', 'examples/cars', '--follow', '--once', '--kubeconfig', '/nonexistent'],
+    ],
+    ['diff without a source', ['diff']],
+    ['diff with an unknown format', ['diff', 'x', '-o', 'wide']],
+    ['run with a bad --listen', ['run', '--listen', 'host:99999']],
+    ['run with a bad --resync', ['run', '--resync', 'soon']],
+    ['apps with an unknown format', ['apps', '-o', 'wide']],
+    ['completion of an unknown shell', ['completion', 'tcsh']],
+    ['a namespace that is not a DNS label', ['-n', 'Not_A_Namespace', 'apps']],
+    ['an unknown --log-level', ['--log-level', 'loud', 'version']],
+  ];
+  it.each(usageErrors)('exits 2 on %s, saying why on stderr', async (_what, args) => {
+    const { code, out } = await run(...args);
+    expect(code).toBe(2);
+    expect(out.stderr.join('\n')).toMatch(/error|Invalid|exclude/i);
+    expect(out.stdout).toEqual([]);
+  });
+
+  it('validate -o yaml prints the objects as a YAML List, -o name as kind/name', async () => {
+    const yaml = await run('validate', '-o', 'yaml', 'examples/cars/foo.yaml');
+    expect(yaml.code).toBe(0);
+    expect(yaml.out.stdout.join('\n')).toMatch(/^apiVersion: v1\nkind: List\nitems:\n/);
+    const names = await run('validate', '-o', 'name', 'examples/cars/foo.yaml');
+    expect(names.out.stdout).toEqual(['car/foo']);
+  });
+});
+
+describe('gitops completion', () => {
+  const completeIn = async (script: string, words: string[]): Promise<string[]> => {
+    const file = join(dir, 'gitops.bash');
+    await writeFile(file, script);
+    const { execFile } = await import('node:child_process');
+    const line = [
+      `source ${JSON.stringify(file)}`,
+      `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')})`,
+      `COMP_CWORD=${words.length - 1}`,
+      '_gitops',
+      'printf "%s\\n" "${COMPREPLY[@]}"',
+    ].join('\n');
+    return new Promise((done, fail) => {
+      execFile('bash', ['--norc', '--noprofile', '-c', line], { cwd: dir }, (error, stdout) => {
+        if (error) fail(error);
+        else done(stdout.split('\n').filter((l) => l !== ''));
+      });
+    });
+  };
+
+  it('bash: the script loads and completes subcommands, flags and -o values', async () => {
+    const { code, out } = await run('completion', 'bash');
+    expect(code).toBe(0);
+    const script = out.stdout.join('\n');
+    expect(await completeIn(script, ['gitops', 'sy'])).toEqual(['sync']);
+    expect((await completeIn(script, ['gitops', 'sync', '--fo'])).sort()).toEqual(['--follow']);
+    expect(await completeIn(script, ['gitops', '-n', 'team', 'diff', '-o', 'ya'])).toEqual(['yaml']);
+    expect(await completeIn(script, ['gitops', 'sync', 'x', '--log-l'])).toEqual(['--log-level']);
+    expect(await completeIn(script, ['gitops', 'completion', 'f'])).toEqual(['fish']);
+  });
+
+  it('zsh and fish: the scripts load in those shells', async () => {
+    const { execFile } = await import('node:child_process');
+    const load = (shell: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+      new Promise((done) => {
+        execFile(shell, args, { cwd: dir }, (error, stdout, stderr) =>
+          done({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
+        );
+      });
+    const zsh = join(dir, '_gitops');
+    await writeFile(zsh, (await run('completion', 'zsh')).out.stdout.join('\n'));
+    const z = await load('zsh', [
+      '-f',
+      '-c',
+      `autoload -U compinit && compinit -u && source ${zsh} && (( $+functions[_gitops] )) && complete -p gitops`,
+    ]);
+    expect(z.stderr).toBe('');
+    expect(z.code).toBe(0);
+    expect(z.stdout).toContain('_gitops');
+    const fish = join(dir, 'gitops.fish');
+    await writeFile(fish, (await run('completion', 'fish')).out.stdout.join('\n'));
+    const f = await load('fish', [
+      '--no-config',
+      '-c',
+      `source ${fish}; complete -C 'gitops sy'; complete -C 'gitops diff -o '`,
+    ]);
+    expect(f.code).toBe(0);
+    const words = f.stdout.split('\n').map((l) => l.split('\t')[0]);
+    expect(words).toContain('sync');
+    expect(words).toEqual(expect.arrayContaining(['diff', 'table', 'json', 'yaml', 'name']));
   });
 });

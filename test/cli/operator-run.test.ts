@@ -111,6 +111,8 @@ describe('gitops run as a process', () => {
         ns.name,
         '--listen',
         '127.0.0.1:0',
+        '--metrics-listen',
+        '127.0.0.1:0',
         '--resync',
         '1',
       ]),
@@ -158,7 +160,15 @@ describe('gitops run as a process', () => {
       const healthz = await fetch(`${url}/healthz`);
       expect(healthz.status).toBe(200);
       expect(await healthz.json()).toEqual({ status: 'ok' });
-      const metrics = await fetch(`${url}/metrics`);
+      // Logs are JSON lines with ISO times and level names; /metrics has a port of its own.
+      expect(log).toMatch(
+        /\{"level":"info","time":"\d{4}-\d\d-\d\dT[^"]+Z","component":"gitops-operator",[^\n]*"msg":"listening"/,
+      );
+      const metricsUrl = /"metricsUrl":"(http:\/\/[^"]+)"/.exec(log)?.[1];
+      expect(metricsUrl).toBeDefined();
+      expect(metricsUrl).not.toBe(url);
+      expect((await fetch(`${url}/metrics`)).status).toBe(404);
+      const metrics = await fetch(`${metricsUrl}/metrics`);
       expect(metrics.status).toBe(200);
       const text = await metrics.text();
       expect(text).toMatch(/^gitops_sync_total\{[^}]*\} [1-9]/m);

@@ -150,4 +150,24 @@ describe('operator HTTP server', () => {
       /gitops_api_requests_total\{method="GET",route="\/api\/v1\/applications",status="401"\} 2/,
     );
   }, 60_000);
+
+  it('serves /metrics on a port of its own when asked, with standard unprefixed process metrics', async () => {
+    const separate = createServer({ operator, apiToken: token, separateMetrics: true });
+    try {
+      const main = await separate.listen();
+      const metricsUrl = await separate.listenMetrics();
+      expect(metricsUrl).not.toBe(main);
+      expect((await fetch(`${main}/metrics`)).status).toBe(404);
+      expect((await fetch(`${main}/healthz`)).status).toBe(200);
+      expect((await fetch(`${metricsUrl}/healthz`)).status).toBe(200);
+      expect((await fetch(`${metricsUrl}/webhook`, { method: 'POST' })).status).toBe(404);
+      const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+      expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+      expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+      expect(text).not.toMatch(/gitops_process_|gitops_nodejs_/);
+      expect(text).toMatch(/^# TYPE gitops_sync_total counter/m);
+    } finally {
+      await separate.close();
+    }
+  });
 });

@@ -107,4 +107,76 @@ describe('deploy/', () => {
       expect(answer.trim(), resource).toBe('yes');
     }
   }, 120_000);
+
+  it('describes every field to kubectl explain, with a short name and printer columns, on the real API server', async () => {
+    await kubectl(['apply', '--server-side', '--field-manager=deploy-test', '-k', 'deploy/']);
+    await kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=30s',
+      'crd/applications.gitops.libgitops.dev',
+    ]);
+    // The API server publishes the CRD's OpenAPI a moment after it is Established.
+    let explained = '';
+    for (let i = 0; i < 50 && !explained.includes('Any URL git speaks'); i++) {
+      explained = await kubectl(['explain', 'applications.spec.source.repoURL']).catch(() => '');
+      if (!explained.includes('Any URL git speaks')) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(explained).toContain('Any URL git speaks');
+    expect(await kubectl(['explain', 'gapp.spec.suspend'])).toMatch(/Stop syncing/);
+    expect(await kubectl(['explain', 'gapp.status.observedGeneration'])).toMatch(/metadata\.generation/);
+    const ns = await testNamespace(cluster, 'op-columns');
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile(
+        'kubectl',
+        [`--kubeconfig=${cluster.kubeconfigPath}`, 'create', '-f', '-'],
+        (error, _stdout, stderr) => (error ? reject(new Error(stderr)) : resolve()),
+      );
+      child.stdin!.end(
+        JSON.stringify({
+          apiVersion: 'gitops.libgitops.dev/v1alpha1',
+          kind: 'Application',
+          metadata: { name: 'cols', namespace: ns.name },
+          spec: { source: { repoURL: 'https://example.com/c.git' }, suspend: true },
+        }),
+      );
+    });
+    const header = (await kubectl(['get', 'gapp', '-n', ns.name, '-o', 'wide'])).split('\n')[0]!;
+    expect(header.split(/\s+/)).toEqual([
+      'NAME',
+      'PHASE',
+      'HEALTH',
+      'REVISION',
+      'SUSPENDED',
+      'AGE',
+      'MESSAGE',
+    ]);
+    expect(await kubectl(['get', 'gapp', 'cols', '-n', ns.name, '-o', 'jsonpath={.spec.suspend}'])).toBe(
+      'true',
+    );
+  }, 120_000);
+
+  it('keeps one replica up through disruptions, and fences the pods with a NetworkPolicy', async () => {
+    await kubectl(['apply', '--server-side', '--field-manager=deploy-test', '-k', 'deploy/']);
+    const pdb = JSON.parse(
+      await kubectl(['get', 'pdb', 'libgitops-operator', '-n', 'gitops-system', '-o', 'json']),
+    ) as {
+      spec: { maxUnavailable: number };
+    };
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    const policy = JSON.parse(
+      await kubectl(['get', 'networkpolicy', 'libgitops-operator', '-n', 'gitops-system', '-o', 'json']),
+    ) as { spec: { policyTypes: string[]; ingress: { ports: { port: string }[] }[] } };
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.ingress.flatMap((r) => r.ports.map((p) => p.port))).toEqual(['http', 'metrics']);
+    // The ServiceMonitor (applied only where the Prometheus Operator runs) scrapes the Service's metrics port.
+    const monitor = parse(await readFile('deploy/servicemonitor.yaml', 'utf8')) as {
+      spec: { endpoints: { port: string; path: string }[] };
+    };
+    const service = JSON.parse(
+      await kubectl(['get', 'service', 'libgitops-operator', '-n', 'gitops-system', '-o', 'json']),
+    ) as { spec: { ports: { name: string; port: number }[] } };
+    expect(service.spec.ports.map((p) => p.name)).toContain(monitor.spec.endpoints[0]!.port);
+    expect(monitor.spec.endpoints[0]!.path).toBe('/metrics');
+  }, 120_000);
 });

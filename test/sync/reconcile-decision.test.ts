@@ -4,6 +4,7 @@ import { nextStep, type ReconcileFacts, type ReconcileStep } from '../../src/syn
 
 const base: ReconcileFacts = {
   reason: 'timer',
+  suspended: false,
   waitingOn: [],
   dryRun: false,
   selfHeal: false,
@@ -15,6 +16,7 @@ const applied = { revision: 'a', applied: { revision: 'a', complete: true } };
 
 // Each row: what is known so far, and what the reconciler must do next.
 const table: [string, Partial<ReconcileFacts>, ReconcileStep][] = [
+  ['suspended', { suspended: true, waitingOn: ['ns/db'], ...fetched }, 'suspended'],
   ['a dependency is not healthy', { waitingOn: ['ns/db'] }, 'wait'],
   ['nothing fetched yet', {}, 'fetch'],
   ['a new revision, not rendered', { ...fetched }, 'render'],

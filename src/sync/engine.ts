@@ -347,6 +347,17 @@ export class SyncEngine {
       return;
     }
     const kind = `${p.key.group}/${p.key.kind}`;
+    if (p.options.applyPolicy === 'Ignore') {
+      const live = run.live.get(p.id);
+      run.results.set(
+        p.id,
+        planned(p, 'skipped', {
+          message: 'not applied: its annotations say Ignore (or reconcile: disabled)',
+          health: live === undefined ? MISSING : assessHealth(live),
+        }),
+      );
+      return;
+    }
     const crdProblem = run.crdProblems.get(kind);
     if (crdProblem !== undefined) {
       run.results.set(
@@ -381,7 +392,12 @@ export class SyncEngine {
           ? err.withDetails({ object: p.id })
           : toGitOpsError(err, ErrorCodes.InternalError, { object: p.id });
       if (isConnectionError(error) || isAborted(error)) this.#halt(run, error);
-      const coming = run.dryRun ? this.#providedByThisSync(run, p, error) : undefined;
+      const coming = run.dryRun
+        ? (this.#providedByThisSync(run, p, error) ??
+          (p.options.skipDryRunOnMissingResource && error.code === ErrorCodes.UnknownKind
+            ? 'not checked by the server: its kind is not served yet (SkipDryRunOnMissingResource)'
+            : undefined))
+        : undefined;
       if (coming !== undefined) {
         run.results.set(p.id, planned(p, 'created', { health: MISSING, message: coming }));
         return;
@@ -654,6 +670,7 @@ function planned(
     stage: p.stage,
     action,
     health: MISSING,
+    ...(p.warnings.length > 0 ? { warnings: p.warnings } : {}),
     ...stripUndefined(extra),
   };
 }

@@ -27,11 +27,11 @@ import {
 } from '../runtime/index.js';
 import type { GroupKind, KubeObject, ObjectKey } from '../runtime/index.js';
 import { desiredHash } from './desired-hash.js';
+import { readObjectOptions } from './object-options.js';
+import type { ObjectOptions } from './object-options.js';
 import {
   APPLICATION_LABEL,
   DESIRED_HASH_ANNOTATION,
-  SYNC_PHASE_ANNOTATION,
-  SYNC_WAVE_ANNOTATION,
   checkApplicationName,
   trackingId,
   TRACKING_ID_ANNOTATION,
@@ -55,6 +55,10 @@ export interface PlannedObject {
   kindRank: number;
   /** Position in the input, for messages. */
   index: number;
+  /** What its annotations (ours, Argo CD's, Flux's, Helm's) ask for. */
+  options: ObjectOptions;
+  /** Annotations of other tools it carries that are not acted on. */
+  warnings: string[];
 }
 
 /** Objects applied together: one stage of one wave of one phase. */
@@ -307,8 +311,14 @@ function planObject(
   const key = keyOf(object);
   const id = objectKeyToString(key);
   const annotations = { ...(metadata.annotations ?? {}) };
-  const phase = phaseOf(annotations[SYNC_PHASE_ANNOTATION], id);
-  const wave = waveOf(annotations[SYNC_WAVE_ANNOTATION], id);
+  const read = readObjectOptions(object, id);
+  if (read.error !== undefined) throw read.error;
+  const hookPhase = read.options.hook;
+  const phase: ApplyPhase =
+    hookPhase === 'PreSync' || hookPhase === 'Sync' || hookPhase === 'PostSync'
+      ? hookPhase
+      : (read.options.phase ?? 'Sync');
+  const wave = read.options.wave ?? 0;
   metadata.labels = { ...(metadata.labels ?? {}), [APPLICATION_LABEL]: plan.application };
   delete annotations[DESIRED_HASH_ANNOTATION];
   annotations[TRACKING_ID_ANNOTATION] = trackingId(plan.application, id);
@@ -325,32 +335,9 @@ function planObject(
     stage: stageOf(gvk),
     kindRank: kindRank(gvk.kind),
     index,
+    options: read.options,
+    warnings: read.warnings,
   };
-}
-
-function phaseOf(value: string | undefined, id: string): ApplyPhase {
-  if (value === undefined || value === '') return 'Sync';
-  const phase = APPLY_PHASES.find((p) => p.toLowerCase() === value.trim().toLowerCase());
-  if (phase === undefined) {
-    throw new GitOpsError(
-      ErrorCodes.Invalid,
-      `${id}: annotation ${SYNC_PHASE_ANNOTATION} is ${JSON.stringify(value)}; use PreSync, Sync or PostSync`,
-      { details: { object: id, field: `.metadata.annotations.${SYNC_PHASE_ANNOTATION}` } },
-    );
-  }
-  return phase;
-}
-
-function waveOf(value: string | undefined, id: string): number {
-  if (value === undefined || value.trim() === '') return 0;
-  if (!/^[+-]?\d{1,9}$/.test(value.trim())) {
-    throw new GitOpsError(
-      ErrorCodes.Invalid,
-      `${id}: annotation ${SYNC_WAVE_ANNOTATION} is ${JSON.stringify(value)}; it must be an integer such as "-1" or "2"`,
-      { details: { object: id, field: `.metadata.annotations.${SYNC_WAVE_ANNOTATION}` } },
-    );
-  }
-  return Number(value.trim());
 }
 
 /** A CRD's group, kind and scope, if `object` is a CRD. */

@@ -28,6 +28,8 @@ export interface ObjectResult {
   message?: string;
   error?: GitOpsError;
   health: Health;
+  /** Annotations of Argo CD, Flux or Helm on the object that are not acted on here. */
+  warnings?: string[];
   /** What changed (dry-runs, and drift); Secret values are redacted. */
   changes?: FieldChange[];
 }
@@ -90,9 +92,11 @@ export function summarize(objects: readonly ObjectResult[]): SyncSummary {
 /** One line per object, e.g. for a CLI: `configured  apps/Deployment/web/api  Progressing (drift)`. */
 export function formatResult(result: SyncResult): string {
   const lines = result.objects.map((o) => {
-    const extra = [o.drifted ? 'drift' : '', o.error ? o.error.message : (o.message ?? '')].filter(
-      (s) => s !== '',
-    );
+    const extra = [
+      o.drifted ? 'drift' : '',
+      o.error ? o.error.message : (o.message ?? ''),
+      ...(o.warnings ?? []).map((w) => `warning: ${w}`),
+    ].filter((s) => s !== '');
     return `${o.action.padEnd(10)}  ${o.id ?? '(unnamed)'}  ${o.health.status}${extra.length > 0 ? ` (${extra.join('; ')})` : ''}`;
   });
   const s = result.summary;

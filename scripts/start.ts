@@ -14,9 +14,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 import { printViews } from '../src/cli/commands-sync.js';
+import { HELM_ENV } from '../src/helm/index.js';
 import { toGitOpsError } from '../src/runtime/index.js';
 import { EngineTarget, Operator, applicationFor } from '../src/sync/index.js';
 import { ensureClusterBinaries } from '../test/support/cluster/build.js';
+import { ensureHelm } from '../test/support/helm/build.js';
 import {
   clustersDir,
   isServing,
@@ -75,6 +77,8 @@ async function demoRepository(root: string): Promise<string> {
 async function main(args: string[]): Promise<number> {
   const watch = args.includes('--watch');
   const kubeconfig = await kubeconfigPath(args);
+  // Charts render with the helm the tests build (cached beside the control plane), unless one is given.
+  if (!process.env[HELM_ENV]) process.env[HELM_ENV] = await ensureHelm();
   const root = await mkdtemp(join(tmpdir(), 'libgitops-demo-'));
   const target = new EngineTarget({ kubeconfig });
   const operator = new Operator({ target, follow: watch });

@@ -20,6 +20,7 @@ import {
   Operator,
   SyncEventRecorder,
   applicationKey,
+  chartRepositoriesFromSecrets,
   credentialsFromSecret,
   toApplication,
 } from '../sync/index.js';
@@ -133,6 +134,7 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
     }),
     onStatus: (app, status) => void writeStatus(client, app, status, written, log),
     credentialsFor: (app) => credentialsFromSecret(client, app),
+    chartRepositoriesFor: (app) => chartRepositoriesFromSecrets(client, app),
   });
   operator.on((event) => logEvent(log, event));
   const apiToken = process.env.GITOPS_API_TOKEN;

@@ -22,6 +22,7 @@ import {
   Operator,
   applicationFor,
   applicationKey,
+  chartRepositoriesFromSecrets,
   credentialsFromSecret,
   toApplication,
 } from '../sync/index.js';
@@ -45,8 +46,14 @@ interface SyncFlags extends ClusterFlags {
   interval?: string;
   name?: string;
   credentialsSecret?: string;
+  /** Helm values files (relative to the chart's folder) and `--set` values, after the application's own. */
+  values?: string[];
+  set?: string[];
   output: 'table' | 'json' | 'yaml';
 }
+
+const VALUES_HELP = 'Helm values file, relative to the chart folder (repeatable; after the Application\'s own)';
+const SET_HELP = 'Helm value NAME=VALUE (repeatable; wins over values files)';
 
 const CREDENTIALS_SECRET_HELP =
   'Secret with the repository credentials (username/password, token, or identity/known_hosts), ' +
@@ -74,6 +81,8 @@ export function syncCommand(output: Output, setCode: (code: number) => void): Co
     .option('--interval <duration>', 'how often to look for changes when following (e.g. 30s, 3m)')
     .option('--name <name>', 'name of the application made from a URL (default: sync)')
     .option('--credentials-secret <name>', CREDENTIALS_SECRET_HELP)
+    .option('--values <file>', VALUES_HELP, collect, [])
+    .option('--set <name=value>', SET_HELP, collect, [])
     .addOption(
       new Option('-o, --output <format>', 'output format')
         .choices(['table', 'json', 'yaml'])
@@ -91,7 +100,9 @@ export function diffCommand(output: Output, setCode: (code: number) => void): Co
     .argument('<repo-or-app>', 'a Git URL, a local Git folder, or an Application name')
     .option('--path <path>', 'folder inside the repository (repeatable)', collect, [])
     .option('--branch <branch>', 'branch')
-    .option('--credentials-secret <name>', CREDENTIALS_SECRET_HELP);
+    .option('--credentials-secret <name>', CREDENTIALS_SECRET_HELP)
+    .option('--values <file>', VALUES_HELP, collect, [])
+    .option('--set <name=value>', SET_HELP, collect, []);
   addClusterFlags(command).action(async (target: string, flags: SyncFlags) => {
     let target_: EngineTarget;
     try {
@@ -107,6 +118,7 @@ export function diffCommand(output: Output, setCode: (code: number) => void): Co
       target: destinations,
       follow: false,
       credentialsFor: credentialsIn(target_),
+      chartRepositoriesFor: (app) => chartRepositoriesFromSecrets(target_.client, app),
     });
     try {
       const app = await resolveApplication(
@@ -152,6 +164,7 @@ async function runSync(targetArg: string, flags: SyncFlags, output: Output): Pro
     follow: !flags.once,
     dryRun: flags.dryRun,
     credentialsFor: credentialsIn(target),
+    chartRepositoriesFor: (app) => chartRepositoriesFromSecrets(target.client, app),
   });
   const stopProgress = reportProgress(operator, output);
   operator.upsert(app);
@@ -199,6 +212,23 @@ async function resolveApplication(
   }
   const app = await applicationOf(targetArg, flags, target);
   if (secret !== undefined) app.spec.source.credentialsSecretRef = { name: secret };
+  if ((flags.values?.length ?? 0) > 0 || (flags.set?.length ?? 0) > 0) {
+    const helm = app.spec.source.helm ?? { valueFiles: [], parameters: [], includeCRDs: true, repositories: [] };
+    const parameters = (flags.set ?? []).map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) {
+        throw new GitOpsError(ErrorCodes.Invalid, `--set "${pair}" must be NAME=VALUE, e.g. image.tag=1.2.3`, {
+          details: { field: '--set' },
+        });
+      }
+      return { name: pair.slice(0, eq), value: pair.slice(eq + 1) };
+    });
+    app.spec.source.helm = {
+      ...helm,
+      valueFiles: [...helm.valueFiles, ...(flags.values ?? [])],
+      parameters: [...helm.parameters, ...parameters],
+    };
+  }
   return app;
 }
 

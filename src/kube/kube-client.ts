@@ -152,6 +152,16 @@ export class KubeClient {
     return { object: res.body, created: res.status === 201 };
   }
 
+  /** The server's version (`gitVersion` of `/version`, e.g. `v1.32.13`). */
+  async serverVersion(signal?: AbortSignal): Promise<string> {
+    const res = await this.rest.request<{ gitVersion?: unknown }>({ method: 'GET', path: '/version', signal });
+    const version = res.body?.gitVersion;
+    if (typeof version !== 'string' || !/^v\d+\.\d+/.test(version)) {
+      throw new GitOpsError(ErrorCodes.BadRequest, `the API server's /version has no usable gitVersion`);
+    }
+    return version;
+  }
+
   /** The object, or undefined when it does not exist. */
   async get(ref: ObjectRef, signal?: AbortSignal): Promise<KubeObject | undefined> {
     const { info, namespace } = await this.locate(ref, signal);

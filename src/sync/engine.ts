@@ -273,6 +273,7 @@ export class SyncEngine {
       ...plan.objects.map(
         (p) => run.results.get(p.id) ?? planned(p, 'skipped', { error: run.stop, message: 'not attempted' }),
       ),
+      ...plan.skipped.map((p) => planned(p, 'skipped', { message: 'not applied: a hook of the Skip phase' })),
       ...plan.rejected.map((r): ObjectResult => ({
         ...(r.id === undefined ? {} : { id: r.id }),
         ...(r.key === undefined ? {} : { key: r.key }),
@@ -543,7 +544,7 @@ export class SyncEngine {
 
   async #prune(run: Run, stored: ReadonlyMap<string, InventoryEntry>): Promise<PruneOutcome[]> {
     if (!run.request.prune) return [];
-    const desired = new Set<string>(run.plan.objects.map((p) => p.id));
+    const desired = new Set<string>([...run.plan.objects, ...run.plan.skipped].map((p) => p.id));
     for (const r of run.plan.rejected) if (r.id !== undefined) desired.add(r.id);
     const candidates = [...stored.values()].filter((e) => !desired.has(e.id));
     if (candidates.length === 0) return [];

@@ -55,7 +55,11 @@ export { Operator, comparableUrl } from './operator.js';
 export type { ApplicationView, OperatorEvent, OperatorOptions } from './operator.js';
 export { handlePushWebhook } from './triggers.js';
 export type { PushTriggerOptions, PushTriggerResult } from './triggers.js';
-export { credentialsFromSecret, credentialsFromSecretData } from './repository-credentials.js';
+export {
+  chartRepositoriesFromSecrets,
+  credentialsFromSecret,
+  credentialsFromSecretData,
+} from './repository-credentials.js';
 export { LeaderElector } from './leader-election.js';
 export type { LeaderElectionOptions } from './leader-election.js';
 export { StatusWriteBack, writtenStatus } from './status-write-back.js';

@@ -81,6 +81,8 @@ export interface RejectedObject {
 export interface Plan {
   application: string;
   objects: PlannedObject[];
+  /** Objects never applied: hooks of the Skip phase (e.g. Helm test hooks). */
+  skipped: PlannedObject[];
   steps: PlanStep[];
   rejected: RejectedObject[];
 }
@@ -200,9 +202,10 @@ export function planSync(input: PlanInput): Plan {
   const byId = new Map<string, PlannedObject[]>();
   for (const p of candidates) byId.set(p.id, [...(byId.get(p.id) ?? []), p]);
   const objects: PlannedObject[] = [];
+  const skipped: PlannedObject[] = [];
   for (const [id, copies] of byId) {
     if (copies.length === 1) {
-      objects.push(copies[0]!);
+      (copies[0]!.options.hook === 'Skip' ? skipped : objects).push(copies[0]!);
       continue;
     }
     for (const copy of copies) {
@@ -223,7 +226,7 @@ export function planSync(input: PlanInput): Plan {
 
   moveDependenciesForward(objects);
   objects.sort(compareByOrder);
-  return { application: input.application, objects, steps: stepsOf(objects), rejected };
+  return { application: input.application, objects, skipped, steps: stepsOf(objects), rejected };
 }
 
 /** Sort order of the plan: phase, wave, stage, kind, namespace, name. */

@@ -10,7 +10,8 @@ import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import { applicationKey, parseDuration } from './application.js';
 import type { Application, ApplicationCondition, ApplicationStatus } from './application.js';
-import type { Renderer } from './render.js';
+import { renderContextOf } from './render.js';
+import type { Renderer, RenderContext } from './render.js';
 import type { HealthStatus } from './health.js';
 import type { DriftEvent } from './drift.js';
 import type { SyncTarget } from './sync-target.js';
@@ -33,6 +34,8 @@ export interface ReconcilerContext {
   /** The repository and the revision to sync (the operator fetches; a reconciler only reads). */
   source(app: Application, signal: AbortSignal): Promise<{ git: Git; revision: string }>;
   renderer: Renderer;
+  /** What rendering needs of the application (Helm settings, capabilities); its own name and namespace by default. */
+  renderContext?(app: Application, signal: AbortSignal): Promise<RenderContext>;
   target: SyncTarget;
   /** Names of dependencies that are not healthy yet (empty when the app may sync). */
   unhealthyDependencies(app: Application): string[];
@@ -203,6 +206,9 @@ export class ApplicationReconciler {
         revision,
         app.spec.source.paths,
         signal,
+        this.context.renderContext === undefined
+          ? renderContextOf(app)
+          : await this.context.renderContext(app, signal),
       );
       objects = rendered.flatMap((r) => r.objects);
       if (alreadyApplied) {

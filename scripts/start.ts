@@ -3,7 +3,9 @@
  * --kubeconfig) it starts the local control plane of test/support/cluster (the `npm run
  * cluster` machinery, left running for kubectl afterwards), makes a Git repository from
  * examples/seed (a Namespace and a Deployment whose files sort the wrong way), syncs it once
- * with the engine, prints the result table and exits (0 when synced); `--watch` keeps following.
+ * with the engine, prints the result table, waits for the Deployment to be available on the
+ * cluster's nodes (KWOK's simulated ones locally) and exits (0 when Synced and Healthy);
+ * `--watch` keeps following.
  * A demo script, not the product: it may use the test servers.
  */
 import { execFile } from 'node:child_process';
@@ -17,6 +19,7 @@ import { printViews } from '../src/cli/commands-sync.js';
 import { HELM_ENV } from '../src/helm/index.js';
 import { toGitOpsError } from '../src/runtime/index.js';
 import { EngineTarget, Operator, applicationFor } from '../src/sync/index.js';
+import type { Application, HealthStatus } from '../src/sync/index.js';
 import { ensureClusterBinaries } from '../test/support/cluster/build.js';
 import { ensureHelm } from '../test/support/helm/build.js';
 import {
@@ -74,6 +77,19 @@ async function demoRepository(root: string): Promise<string> {
   return pathToFileURL(dir).href;
 }
 
+const HEALTH_WAIT_MS = 120_000;
+
+/** Polls the application's health until Healthy or Degraded, or the wait is over. */
+async function untilHealthy(target: EngineTarget, app: Application): Promise<HealthStatus> {
+  const deadline = Date.now() + HEALTH_WAIT_MS;
+  let health = await target.health(app);
+  while (health !== 'Healthy' && health !== 'Degraded' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    health = await target.health(app);
+  }
+  return health;
+}
+
 async function main(args: string[]): Promise<number> {
   const watch = args.includes('--watch');
   const kubeconfig = await kubeconfigPath(args);
@@ -88,12 +104,28 @@ async function main(args: string[]): Promise<number> {
   try {
     const repoURL = await demoRepository(root);
     output.err(`demo repository ${repoURL} (examples/seed as config/)`);
-    operator.upsert(
-      applicationFor({ name: 'seed', namespace: 'default', repoURL, paths: ['config'], prune: true }),
-    );
+    const app = applicationFor({
+      name: 'seed',
+      namespace: 'default',
+      repoURL,
+      paths: ['config'],
+      prune: true,
+    });
+    operator.upsert(app);
     const views = await operator.syncAll('manual');
     printViews(views, 'table', output);
-    if (!watch) return views.every((v) => v.status.phase === 'Synced') ? 0 : 1;
+    const synced = views.every((v) => v.status.phase === 'Synced');
+    // The sync ends once everything is applied; the Deployment then rolls out on the cluster's
+    // nodes (simulated ones on the local control plane). Say when it is up.
+    const health = synced ? await untilHealthy(target, app) : undefined;
+    if (health !== undefined) {
+      output.out(
+        health === 'Healthy'
+          ? 'seed: Synced and Healthy (the nginx Deployment is available)'
+          : `seed: Synced, health ${health} after ${HEALTH_WAIT_MS / 1000} s`,
+      );
+    }
+    if (!watch) return synced && health === 'Healthy' ? 0 : 1;
     output.err(`following ${repoURL}; commit there to see it applied (Ctrl-C to stop)`);
     operator.start();
     await new Promise<void>((done) => {

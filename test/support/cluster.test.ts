@@ -148,6 +148,51 @@ data:
     });
   });
 
+  it('runs workloads: the scheduler binds Pods to simulated nodes, Services get endpoints', async () => {
+    if (cluster.source === 'started') {
+      const nodes = await kubeRequestOk<{
+        items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[];
+      }>(cluster, 'GET', '/api/v1/nodes');
+      const ready = nodes.items.filter((n) =>
+        n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+      expect(ready.map((n) => n.metadata.name).sort()).toEqual(['kwok-node-0', 'kwok-node-1', 'kwok-node-2']);
+    }
+    const ns = await testNamespace(cluster, 'cluster-workload');
+    const service = `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: ${ns.name}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+`;
+    await kubectl(cluster, ['apply', '--server-side', '-f', '-'], `${deployment(ns.name)}---\n${service}`);
+    await waitFor('both Pods of the Deployment to be Running and Ready', async () => {
+      const pods = await kubeRequestOk<{
+        items: { spec: { nodeName?: string }; status: { phase: string; podIP?: string } }[];
+      }>(cluster, 'GET', `/api/v1/namespaces/${ns.name}/pods?labelSelector=app%3Dweb`);
+      return (
+        pods.items.length === 2 && pods.items.every((p) => p.status.phase === 'Running' && p.spec.nodeName)
+      );
+    });
+    const events = await kubeRequestOk<{ items: { reason: string; source?: { component?: string } }[] }>(
+      cluster,
+      'GET',
+      `/api/v1/namespaces/${ns.name}/events?fieldSelector=reason%3DScheduled`,
+    );
+    expect(events.items.length).toBeGreaterThanOrEqual(2);
+    await waitFor('the EndpointSlice controller to list both Pods', async () => {
+      const slices = await kubeRequestOk<{ items: { endpoints?: { addresses: string[] }[] }[] }>(
+        cluster,
+        'GET',
+        `/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb`,
+      );
+      return slices.items.flatMap((s) => s.endpoints ?? []).length === 2;
+    });
+  });
+
   it('finishes deleting a namespace that still holds objects', async () => {
     const ns = await testNamespace(cluster, 'cluster-delete');
     await kubeRequestOk(cluster, 'POST', `/api/v1/namespaces/${ns.name}/configmaps`, {
@@ -197,6 +242,8 @@ describe('test control plane build', () => {
         etcd: process.execPath,
         kubeApiserver: process.execPath,
         kubeControllerManager: process.execPath,
+        kubeScheduler: process.execPath,
+        kwok: process.execPath,
       },
     }).catch((e: unknown) => e);
     expect(isGitOpsError(error, ErrorCodes.ServiceUnavailable)).toBe(true);

@@ -520,6 +520,64 @@ describe('dry-run, waves and health', () => {
   );
 
   it(
+    "does not apply wave 2 until wave 1's Deployment is available (real controllers and nodes)",
+    async () => {
+      const ns = await testNamespace(cluster, 'waves-deploy');
+      const engine = new SyncEngine(client, { inventoryNamespace: ns.name, healthPollIntervalMs: 100 });
+      // Its Pods take 3 s to become ready on the simulated nodes (test/support/cluster/kwok-stages.yaml).
+      const web = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace: ns.name, annotations: { [SYNC_WAVE_ANNOTATION]: '1' } },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' }, annotations: { 'test.libgitops.dev/ready-after': '3s' } },
+            spec: { containers: [{ name: 'web', image: 'registry.k8s.io/pause:3.10' }] },
+          },
+        },
+      } as KubeObject;
+      const after = cm('after', ns.name, { v: '1' }, { [SYNC_WAVE_ANNOTATION]: '2' });
+      const result = await engine.sync({
+        application: 'waves-deploy',
+        objects: [after, web],
+        waitForHealth: true,
+      });
+      expectComplete(result);
+      expect(result.objects.map((o) => `${o.wave} ${o.key?.name} ${o.health.status}`)).toEqual([
+        '1 web Healthy',
+        '2 after Healthy',
+      ]);
+      const live = await client.get({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        namespace: ns.name,
+        name: 'web',
+      });
+      const available = (
+        live?.status as { conditions: { type: string; status: string; lastTransitionTime: string }[] }
+      ).conditions.find((c) => c.type === 'Available');
+      expect(available?.status).toBe('True');
+      const created = await client.get({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        namespace: ns.name,
+        name: 'after',
+      });
+      // Server times, to the second: the ConfigMap was created after the Deployment became available,
+      // which was at least 3 s after the Deployment was created.
+      expect(Date.parse(created!.metadata.creationTimestamp!)).toBeGreaterThanOrEqual(
+        Date.parse(available!.lastTransitionTime),
+      );
+      expect(Date.parse(available!.lastTransitionTime)).toBeGreaterThan(
+        Date.parse(live!.metadata.creationTimestamp!),
+      );
+    },
+    SLOW,
+  );
+
+  it(
     'waits for a wave to be healthy before the next one when asked',
     async () => {
       const ns = await testNamespace(cluster, 'waves');

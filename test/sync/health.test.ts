@@ -12,95 +12,22 @@ describe('assessHealth', () => {
     expect(assessHealth(undefined).status).toBe('Missing');
   });
 
-  it('follows a Deployment rollout', () => {
+  // Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and Pods are tested on status
+  // written by the real controllers in health-live.test.ts. What stays here are moments a live
+  // cluster shows only in passing: a generation not yet observed, old replicas still draining.
+  it('waits for a Deployment controller to observe the generation and drain old replicas', () => {
     const d = (status: unknown, generation = 1) =>
       assessHealth(o('apps/v1', 'Deployment', { replicas: 2 }, status, generation));
     expect(d({}).reason).toBe('NotObserved');
-    expect(d({ observedGeneration: 1, replicas: 2, updatedReplicas: 1, availableReplicas: 1 }).status).toBe(
-      'Progressing',
-    );
     expect(
       d({ observedGeneration: 1, replicas: 3, updatedReplicas: 2, availableReplicas: 2 }).message,
     ).toContain('old replicas');
-    expect(d({ observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }).status).toBe(
-      'Healthy',
-    );
-    expect(
-      d({
-        observedGeneration: 1,
-        conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }],
-      }).status,
-    ).toBe('Degraded');
     expect(
       d({ observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }, 2).status,
     ).toBe('Progressing');
   });
 
-  it('checks StatefulSets, DaemonSets and ReplicaSets by their counts', () => {
-    expect(
-      assessHealth(o('apps/v1', 'StatefulSet', { replicas: 2 }, { observedGeneration: 1, readyReplicas: 1 }))
-        .status,
-    ).toBe('Progressing');
-    expect(
-      assessHealth(
-        o(
-          'apps/v1',
-          'StatefulSet',
-          { replicas: 1 },
-          { observedGeneration: 1, readyReplicas: 1, currentRevision: 'a', updateRevision: 'a' },
-        ),
-      ).status,
-    ).toBe('Healthy');
-    expect(
-      assessHealth(
-        o(
-          'apps/v1',
-          'DaemonSet',
-          {},
-          { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3 },
-        ),
-      ).status,
-    ).toBe('Healthy');
-    expect(
-      assessHealth(
-        o(
-          'apps/v1',
-          'ReplicaSet',
-          { replicas: 1 },
-          {
-            observedGeneration: 1,
-            conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate' }],
-          },
-        ),
-      ).status,
-    ).toBe('Degraded');
-  });
-
-  it('reads Jobs, Pods and PVCs from their conditions and phases', () => {
-    expect(
-      assessHealth(o('batch/v1', 'Job', {}, { conditions: [{ type: 'Complete', status: 'True' }] })).status,
-    ).toBe('Healthy');
-    expect(
-      assessHealth(
-        o(
-          'batch/v1',
-          'Job',
-          {},
-          { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] },
-        ),
-      ).reason,
-    ).toBe('BackoffLimitExceeded');
-    expect(assessHealth(o('batch/v1', 'Job', {}, { active: 1 })).status).toBe('Progressing');
-    const crashing = {
-      phase: 'Running',
-      containerStatuses: [{ name: 'app', state: { waiting: { reason: 'CrashLoopBackOff' } } }],
-    };
-    expect(assessHealth(o('v1', 'Pod', {}, crashing)).status).toBe('Degraded');
-    expect(
-      assessHealth(o('v1', 'Pod', {}, { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] }))
-        .status,
-    ).toBe('Healthy');
-    expect(assessHealth(o('v1', 'Pod', {}, { phase: 'Pending' })).status).toBe('Progressing');
+  it('reads PVCs from their phase', () => {
     expect(assessHealth(o('v1', 'PersistentVolumeClaim', {}, { phase: 'Bound' })).status).toBe('Healthy');
     expect(assessHealth(o('v1', 'PersistentVolumeClaim', {}, { phase: 'Lost' })).status).toBe('Degraded');
   });

@@ -87,7 +87,7 @@ describe('operator sync on the real control plane', () => {
     expect(first!.status.lastError).toBeUndefined();
     expect(first!.status.phase).toBe('Synced');
     expect(await exists(['deployment', 'nginx', '-n', target])).toBe(true);
-    // Health is rollout health: without a kubelet the Deployment never becomes available.
+    // Health is rollout health, read right after the apply: the Deployment has not rolled out yet.
     expect(first!.status.health).toBe('Progressing');
     expect(first!.status.objects).toContainEqual({
       object: `apps/Deployment/${target}/nginx`,
@@ -320,6 +320,7 @@ describe('operator sync on the real control plane', () => {
   }, 60_000);
 });
 
+/** A Deployment whose Pods stay starting for an hour on the simulated nodes: it keeps rolling out. */
 function deployment(namespace: string, name: string): string {
   return [
     'apiVersion: apps/v1',
@@ -333,6 +334,7 @@ function deployment(namespace: string, name: string): string {
     '  template:',
     '    metadata:',
     `      labels: {app: ${name}}`,
+    "      annotations: {test.libgitops.dev/ready-after: '1h'}",
     '    spec:',
     '      containers:',
     `        - {name: ${name}, image: nginx}`,

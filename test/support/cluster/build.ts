@@ -1,6 +1,6 @@
 /**
- * Builds etcd, kube-apiserver and kube-controller-manager from the Go module proxy at pinned
- * versions, once per machine: the binaries live in the test cache, a marker file says they were
+ * Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler and KWOK (simulated nodes)
+ * from the Go module proxy at pinned versions, once per machine: the binaries live in the test cache, a marker file says they were
  * built and answered `--version`, and a cross-process lock keeps parallel workers from building
  * twice.
  */
@@ -15,11 +15,15 @@ import { commandOutput, runLogged } from './run-command.js';
 
 export const KUBE_VERSION = 'v1.32.13';
 export const ETCD_VERSION = 'v3.5.21';
+/** sigs.k8s.io/kwok: the newest release that builds here with the proxy's modules (v0.8.0). */
+export const KWOK_VERSION = 'v0.8.0';
 
 export interface ClusterBinaries {
   etcd: string;
   kubeApiserver: string;
   kubeControllerManager: string;
+  kubeScheduler: string;
+  kwok: string;
 }
 
 export interface BuildOptions {
@@ -41,7 +45,7 @@ interface Marker {
 const markerName = 'built.json';
 const templates = fileURLToPath(new URL('../go/', import.meta.url));
 
-/** The three binaries, building whichever are missing. */
+/** The five binaries, building whichever are missing. */
 export async function ensureClusterBinaries(options: BuildOptions = {}): Promise<ClusterBinaries> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[cluster] ${line}\n`));
   const etcdDir = await ensureBuilt(
@@ -63,7 +67,7 @@ export async function ensureClusterBinaries(options: BuildOptions = {}): Promise
       key: `kube-${KUBE_VERSION}`,
       version: KUBE_VERSION,
       binaries: ['kube-apiserver', 'kube-controller-manager'],
-      prepare: (dir, env) => prepareKube(dir, env, log),
+      prepare: (dir, env) => prepareKube(dir, env, log, ['kube-apiserver', 'kube-controller-manager']),
       packages: ['k8s.io/kubernetes/cmd/kube-apiserver', 'k8s.io/kubernetes/cmd/kube-controller-manager'],
       ldflags: kubeVersionFlags(),
       versionArgs: ['--version'],
@@ -72,10 +76,45 @@ export async function ensureClusterBinaries(options: BuildOptions = {}): Promise
     log,
     options.signal,
   );
+  // A cache of its own, so that machines which built the API server before do not rebuild it.
+  const schedulerDir = await ensureBuilt(
+    {
+      key: `kube-scheduler-${KUBE_VERSION}`,
+      version: KUBE_VERSION,
+      binaries: ['kube-scheduler'],
+      prepare: (dir, env) => prepareKube(dir, env, log, ['kube-scheduler']),
+      packages: ['k8s.io/kubernetes/cmd/kube-scheduler'],
+      ldflags: kubeVersionFlags(),
+      versionArgs: ['--version'],
+      versionText: `Kubernetes ${KUBE_VERSION}`,
+    },
+    log,
+    options.signal,
+  );
+  const kwokDir = await ensureBuilt(
+    {
+      key: `kwok-${KWOK_VERSION}`,
+      version: KWOK_VERSION,
+      binaries: ['kwok'],
+      prepare: async (dir) => {
+        await writeFile(join(dir, 'go.mod'), await fillTemplate('kwok/go.mod.tmpl', { KWOK_VERSION }));
+        await writeFile(join(dir, 'tools.go'), await fillTemplate('kwok/tools.go.tmpl', {}));
+        return [];
+      },
+      packages: ['sigs.k8s.io/kwok/cmd/kwok'],
+      ldflags: [],
+      versionArgs: ['--version'],
+      versionText: KWOK_VERSION.slice(1),
+    },
+    log,
+    options.signal,
+  );
   return {
     etcd: join(etcdDir, 'etcd'),
     kubeApiserver: join(kubeDir, 'kube-apiserver'),
     kubeControllerManager: join(kubeDir, 'kube-controller-manager'),
+    kubeScheduler: join(schedulerDir, 'kube-scheduler'),
+    kwok: join(kwokDir, 'kwok'),
   };
 }
 
@@ -230,6 +269,7 @@ async function prepareKube(
   dir: string,
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
+  commands: string[],
 ): Promise<string[]> {
   const staging = await kubeStagingModules(dirname(dir), env);
   const versions = await publishedStagingVersions(staging, dirname(dir), env, log);
@@ -238,7 +278,8 @@ async function prepareKube(
     join(dir, 'go.mod'),
     await fillTemplate('kube/go.mod.tmpl', { KUBE_VERSION, STAGING_REPLACES: replaces }),
   );
-  await writeFile(join(dir, 'tools.go'), await fillTemplate('kube/tools.go.tmpl', {}));
+  const imports = commands.map((command) => `\t_ "k8s.io/kubernetes/cmd/${command}"`).join('\n');
+  await writeFile(join(dir, 'tools.go'), await fillTemplate('kube/tools.go.tmpl', { IMPORTS: imports }));
   const wanted = `v0.${KUBE_VERSION.slice(3)}`;
   return staging
     .filter((module) => versions.get(module) !== wanted)

@@ -17,8 +17,9 @@ import {
 } from './supervisor.js';
 
 const usage = `usage: npm run -s cluster -- up|down|env
-  up    build the servers if needed, start etcd, kube-apiserver and kube-controller-manager
-        in the background, and print the line that points kubectl at them
+  up    build the servers if needed, start etcd, kube-apiserver, kube-controller-manager,
+        kube-scheduler and KWOK's simulated nodes (LIBGITOPS_TEST_NODES, default 3) in the
+        background, and print the line that points kubectl at them
   env   print that line again
   down  stop them
 e.g.  eval "$(npm run -s cluster -- up)" && kubectl get ns`;

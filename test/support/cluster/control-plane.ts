@@ -1,13 +1,16 @@
 /**
  * One real control plane on loopback, started the way envtest does it: etcd, kube-apiserver
  * with RBAC and generated certificates, and kube-controller-manager so that Deployments get
- * ReplicaSets, namespaces finish deleting and the garbage collector runs.
+ * ReplicaSets, namespaces finish deleting and the garbage collector runs. Workloads run too:
+ * kube-scheduler binds Pods to a few nodes simulated by KWOK, which turns them Running and
+ * Ready (or Succeeded, or Failed) as kwok-stages.yaml says, without containers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { ErrorCodes, GitOpsError } from '../../../src/runtime/errors.js';
 import { freePort, waitFor } from '../cache.js';
@@ -20,12 +23,23 @@ export interface StartOptions {
   dir?: string;
   /** Run kube-controller-manager too (default true); without it namespaces never finish deleting. */
   controllerManager?: boolean;
+  /**
+   * Simulated nodes for workloads (default 3, or LIBGITOPS_TEST_NODES); 0 starts neither
+   * kube-scheduler nor KWOK. Needs the controller manager.
+   */
+  nodes?: number;
   /** How long the API server may take to become ready (default 120 s: the machine may be busy). */
   readyTimeoutMs?: number;
   /** Use these binaries instead of building them (e.g. ones you built yourself). */
   binaries?: ClusterBinaries;
   /** More flags for one server, e.g. a feature gate; a later flag of the same name wins. */
-  extraArgs?: { etcd?: string[]; apiserver?: string[]; controllerManager?: string[] };
+  extraArgs?: {
+    etcd?: string[];
+    apiserver?: string[];
+    controllerManager?: string[];
+    scheduler?: string[];
+    kwok?: string[];
+  };
   /** Build progress; defaults to stderr. */
   log?: (line: string) => void;
   signal?: AbortSignal;
@@ -38,12 +52,34 @@ export interface ControlPlane extends ClusterAccess {
   /** Folder holding everything of this control plane (removed by stop() if it was made here). */
   dir: string;
   /** The process ids, so a supervisor can report them. */
-  pids: { etcd: number; apiserver: number; controllerManager?: number };
+  pids: { etcd: number; apiserver: number; controllerManager?: number; scheduler?: number; kwok?: number };
+  /** Names of the simulated nodes. */
+  nodes: string[];
   /** Stops every process (gracefully, then by force) and removes what it wrote. */
   stop(): Promise<void>;
 }
 
-/** Builds the binaries if needed, then starts etcd, kube-apiserver and kube-controller-manager. */
+/** The Stage objects that say how simulated nodes and Pods behave. */
+export const KWOK_STAGES_FILE = fileURLToPath(new URL('./kwok-stages.yaml', import.meta.url));
+
+/** How many simulated nodes a control plane gets unless told: LIBGITOPS_TEST_NODES, else 3. */
+export function defaultNodeCount(): number {
+  const raw = process.env.LIBGITOPS_TEST_NODES;
+  if (raw === undefined || raw === '') return 3;
+  const count = Number(raw);
+  if (!Number.isInteger(count) || count < 0 || count > 100) {
+    throw new GitOpsError(
+      ErrorCodes.BadRequest,
+      `LIBGITOPS_TEST_NODES must be a whole number from 0 to 100, not "${raw}"`,
+    );
+  }
+  return count;
+}
+
+/**
+ * Builds the binaries if needed, then starts etcd, kube-apiserver, kube-controller-manager,
+ * kube-scheduler and KWOK, and waits for the simulated nodes to be Ready.
+ */
 export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
   const binaries =
     options.binaries ?? (await ensureClusterBinaries({ log: options.log, signal: options.signal }));
@@ -73,14 +109,39 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         options,
       );
     }
-    return {
+    const access = {
       kubeconfigPath,
       server: apiserver.server,
       caPem: pki.caPem,
       certPem: pki.adminCertPem,
       keyPem: pki.adminKeyPem,
+    };
+    const nodeCount = options.nodes ?? defaultNodeCount();
+    let scheduler: Supervised | undefined;
+    let kwok: Supervised | undefined;
+    let nodes: string[] = [];
+    if (nodeCount > 0 && controllerManager !== undefined) {
+      scheduler = startScheduler(binaries, dir, kubeconfigPath, processes, options);
+      kwok = await startKwok(binaries, dir, kubeconfigPath, processes, options);
+      nodes = await createNodes(access, nodeCount);
+      await kwok.until(
+        `${nodeCount} simulated nodes to be Ready`,
+        options.readyTimeoutMs ?? 120_000,
+        async () => (await readyNodes(access, nodes)) === nodes.length,
+      );
+      await scheduler.ensureRunning();
+    }
+    return {
+      ...access,
       dir,
-      pids: { etcd: etcd.proc.pid, apiserver: apiserver.proc.pid, controllerManager: controllerManager?.pid },
+      pids: {
+        etcd: etcd.proc.pid,
+        apiserver: apiserver.proc.pid,
+        controllerManager: controllerManager?.pid,
+        scheduler: scheduler?.pid,
+        kwok: kwok?.pid,
+      },
+      nodes,
       stop,
     };
   } catch (err) {
@@ -216,6 +277,108 @@ async function startControllerManager(
   await new Promise((resolve) => setTimeout(resolve, 500));
   await proc.ensureRunning();
   return proc;
+}
+
+function startScheduler(
+  binaries: ClusterBinaries,
+  dir: string,
+  kubeconfigPath: string,
+  processes: Supervised[],
+  options: StartOptions,
+): Supervised {
+  const proc = supervise(
+    'kube-scheduler',
+    binaries.kubeScheduler,
+    [
+      `--kubeconfig=${kubeconfigPath}`,
+      // Serves only health and metrics, which tests do not read; 0 keeps it off port 10259.
+      '--secure-port=0',
+      '--leader-elect=false',
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
+      '--v=0',
+      ...(options.extraArgs?.scheduler ?? []),
+    ],
+    dir,
+  );
+  processes.push(proc);
+  return proc;
+}
+
+async function startKwok(
+  binaries: ClusterBinaries,
+  dir: string,
+  kubeconfigPath: string,
+  processes: Supervised[],
+  options: StartOptions,
+): Promise<Supervised> {
+  const proc = supervise(
+    'kwok',
+    binaries.kwok,
+    [
+      `--kubeconfig=${kubeconfigPath}`,
+      `--config=${KWOK_STAGES_FILE}`,
+      // Only the nodes made below: a user's cluster with real nodes is never touched.
+      `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+      '--node-ip=10.243.0.1',
+      // Its kubelet-like API (logs, exec) is not used; no server, no port to collide on.
+      '--server-address=',
+      ...(options.extraArgs?.kwok ?? []),
+    ],
+    dir,
+  );
+  processes.push(proc);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await proc.ensureRunning();
+  return proc;
+}
+
+const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
+
+/** Node objects for KWOK to run: untainted, so ordinary workloads schedule onto them. */
+async function createNodes(access: ClusterAccess, count: number): Promise<string[]> {
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `kwok-node-${i}`;
+    const node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name,
+        annotations: { [KWOK_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+        labels: {
+          'kubernetes.io/hostname': name,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          'node-role.kubernetes.io/agent': '',
+          type: 'kwok',
+        },
+      },
+      spec: {},
+    };
+    const res = await kubeRequest(access, 'POST', '/api/v1/nodes', { body: node });
+    if (res.status !== 201 && res.status !== 409) {
+      throw new GitOpsError(
+        ErrorCodes.ServiceUnavailable,
+        `could not create simulated node ${name}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`,
+      );
+    }
+    names.push(name);
+  }
+  return names;
+}
+
+async function readyNodes(access: ClusterAccess, names: string[]): Promise<number> {
+  const res = await kubeRequest<{
+    items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+  }>(access, 'GET', '/api/v1/nodes', { timeoutMs: 5_000 });
+  if (res.status !== 200) return 0;
+  const list = res.body;
+  return list.items.filter(
+    (node) =>
+      names.includes(node.metadata.name) &&
+      node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+  ).length;
 }
 
 async function distinctPorts(count: number): Promise<number[]> {

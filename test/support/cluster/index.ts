@@ -1,10 +1,10 @@
 /**
- * Kubernetes for tests: a real etcd, kube-apiserver and kube-controller-manager built from the
- * Go module proxy and started on loopback, or the user's own cluster when a kubeconfig is given.
+ * Kubernetes for tests: a real etcd, kube-apiserver, kube-controller-manager and kube-scheduler,
+ * with nodes simulated by KWOK, built from the Go module proxy and started on loopback, or the user's own cluster when a kubeconfig is given.
  */
-export { ETCD_VERSION, KUBE_VERSION, ensureClusterBinaries } from './build.js';
+export { ETCD_VERSION, KUBE_VERSION, KWOK_VERSION, ensureClusterBinaries } from './build.js';
 export type { BuildOptions, ClusterBinaries } from './build.js';
-export { startControlPlane } from './control-plane.js';
+export { KWOK_STAGES_FILE, defaultNodeCount, startControlPlane } from './control-plane.js';
 export type { ControlPlane, StartOptions } from './control-plane.js';
 export { readKubeconfig, userKubeconfigPath } from './external-cluster.js';
 export { kubeRequest, kubeRequestOk } from './kube-request.js';

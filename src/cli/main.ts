@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { appsCommand, runCommand } from './commands-run.js';
 import { diffCommand, syncCommand } from './commands-sync.js';
 import { runFmt } from './fmt.js';
+import { runImport } from './import.js';
 import type { Output } from './report.js';
 import { consoleOutput, reportError } from './report.js';
 import { runValidate } from './validate.js';
@@ -55,6 +56,16 @@ function buildProgram(output: Output, setCode: (code: number) => void): Command 
     )
     .action(async (paths: string[], opts: { crd: string[]; output: 'table' | 'json' | 'name' }) => {
       setCode(await runValidate(paths, { crd: opts.crd, output: opts.output }, output));
+    });
+
+  program
+    .command('import')
+    .description(
+      'print Applications for Argo CD Application and Flux Kustomization/HelmRelease (+ GitRepository) manifests',
+    )
+    .argument('<files...>', 'files or folders of Argo CD or Flux manifests')
+    .action(async (paths: string[]) => {
+      setCode(await runImport(paths, output));
     });
 
   program.addCommand(syncCommand(output, setCode));

@@ -50,3 +50,5 @@ export {
   defaultObjectOptions,
   readObjectOptions,
 } from './object-options.js';
+export type { ImportResult, ImportedApplication } from './import.js';
+export { importApplications } from './import.js';

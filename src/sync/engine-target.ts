@@ -313,7 +313,12 @@ function toObjectSyncResult(o: ObjectResult, dryRun: boolean): ObjectSyncResult 
           ? 'would-prune'
           : 'pruned'
         : o.action;
-  const message = o.error?.message ?? o.message;
+  const detail = o.error?.message ?? o.message;
+  const hook =
+    o.hook === undefined
+      ? undefined
+      : `${o.hook.phase} hook ${o.hook.outcome}${o.hook.deleted ? ' (deleted)' : ''}`;
+  const message = hook === undefined ? detail : detail === undefined ? hook : `${hook}: ${detail}`;
   return {
     object: o.id ?? '(unnamed)',
     action,

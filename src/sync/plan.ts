@@ -83,6 +83,11 @@ export interface Plan {
   objects: PlannedObject[];
   /** Objects never applied: hooks of the Skip phase (e.g. Helm test hooks). */
   skipped: PlannedObject[];
+  /**
+   * Hooks (PreSync, Sync, PostSync, SyncFail), in plan order: run in their phase and wave, waited
+   * for, never in the inventory and never pruned.
+   */
+  hooks: PlannedObject[];
   steps: PlanStep[];
   rejected: RejectedObject[];
 }
@@ -203,9 +208,11 @@ export function planSync(input: PlanInput): Plan {
   for (const p of candidates) byId.set(p.id, [...(byId.get(p.id) ?? []), p]);
   const objects: PlannedObject[] = [];
   const skipped: PlannedObject[] = [];
+  const hooks: PlannedObject[] = [];
   for (const [id, copies] of byId) {
     if (copies.length === 1) {
-      (copies[0]!.options.hook === 'Skip' ? skipped : objects).push(copies[0]!);
+      const hook = copies[0]!.options.hook;
+      (hook === 'Skip' ? skipped : hook !== undefined ? hooks : objects).push(copies[0]!);
       continue;
     }
     for (const copy of copies) {
@@ -226,7 +233,8 @@ export function planSync(input: PlanInput): Plan {
 
   moveDependenciesForward(objects);
   objects.sort(compareByOrder);
-  return { application: input.application, objects, skipped, steps: stepsOf(objects), rejected };
+  hooks.sort(compareByOrder);
+  return { application: input.application, objects, skipped, hooks, steps: stepsOf(objects), rejected };
 }
 
 /** Sort order of the plan: phase, wave, stage, kind, namespace, name. */
@@ -311,16 +319,32 @@ function planObject(
   } else if (namespaced === false) {
     delete metadata.namespace;
   }
-  const key = keyOf(object);
+  // A hook may have generateName (a new object each run): its id then names the prefix.
+  const generated =
+    (metadata.name === undefined || metadata.name === '') &&
+    typeof metadata.generateName === 'string' &&
+    metadata.generateName !== '';
+  const key = keyOf(
+    generated ? { ...object, metadata: { ...metadata, name: metadata.generateName } } : object,
+  );
   const id = objectKeyToString(key);
   const annotations = { ...(metadata.annotations ?? {}) };
   const read = readObjectOptions(object, id);
   if (read.error !== undefined) throw read.error;
+  if (generated && (read.options.hook === undefined || read.options.hook === 'Skip')) {
+    throw new GitOpsError(
+      ErrorCodes.MissingName,
+      `${id}: metadata.generateName is allowed on hooks only (a new object each sync); give it a metadata.name`,
+      { details: { object: id, field: '.metadata.name' } },
+    );
+  }
   const hookPhase = read.options.hook;
   const phase: ApplyPhase =
     hookPhase === 'PreSync' || hookPhase === 'Sync' || hookPhase === 'PostSync'
       ? hookPhase
-      : (read.options.phase ?? 'Sync');
+      : hookPhase === 'SyncFail'
+        ? 'PostSync'
+        : (read.options.phase ?? 'Sync');
   const wave = read.options.wave ?? 0;
   metadata.labels = { ...(metadata.labels ?? {}), [APPLICATION_LABEL]: plan.application };
   delete annotations[DESIRED_HASH_ANNOTATION];

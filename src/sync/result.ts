@@ -5,6 +5,7 @@
 import type { GitOpsError, ObjectKey } from '../runtime/index.js';
 import type { FieldChange } from './diff.js';
 import type { Health, HealthStatus } from './health.js';
+import type { HookResult } from './hooks.js';
 import type { Stage, ApplyPhase } from './plan.js';
 
 /**
@@ -28,6 +29,8 @@ export interface ObjectResult {
   message?: string;
   error?: GitOpsError;
   health: Health;
+  /** Set for a hook: its phase, the name it ran under, and how it ended. */
+  hook?: HookResult;
   /** Annotations of Argo CD, Flux or Helm on the object that are not acted on here. */
   warnings?: string[];
   /** What changed (dry-runs, and drift); Secret values are redacted. */
@@ -93,6 +96,9 @@ export function summarize(objects: readonly ObjectResult[]): SyncSummary {
 export function formatResult(result: SyncResult): string {
   const lines = result.objects.map((o) => {
     const extra = [
+      o.hook === undefined
+        ? ''
+        : `hook ${o.hook.phase} ${o.hook.outcome}${o.hook.deleted ? ', deleted' : ''}`,
       o.drifted ? 'drift' : '',
       o.error ? o.error.message : (o.message ?? ''),
       ...(o.warnings ?? []).map((w) => `warning: ${w}`),

@@ -123,6 +123,13 @@ describe('Helm charts through the operator', () => {
         size: '7',
         hasJobs: 'true',
       });
+      // post-install with hook-succeeded: deleted once it ran; pre-install kept (before-hook-creation by default).
+      expect(
+        await h.kubectl(['get', 'configmap', 'shop-post', '-n', ns, '--ignore-not-found', '-o', 'name']),
+      ).toBe('');
+      expect(await h.kubectl(['get', 'configmap', 'shop-pre', '-n', ns, '-o', 'name'])).toBe(
+        'configmap/shop-pre\n',
+      );
       expect(plain.data.kube).toMatch(/^v1\.\d+\.\d+/);
       expect(helm.templateRuns).toBe(4);
       expect(helm.dependencyRuns).toBe(1);
@@ -136,7 +143,9 @@ describe('Helm charts through the operator', () => {
 
       // The same objects once more, straight to the engine: nothing to write.
       const plan = target.engine.lastPlan(engineApplicationName(app));
-      expect(plan?.objects).toHaveLength(9);
+      // Helm's pre-install and post-install hooks ran as hooks: not in the plan's objects.
+      expect(plan?.objects).toHaveLength(7);
+      expect(plan?.hooks.map((p) => p.key.name).sort()).toEqual(['shop-post', 'shop-pre']);
       const result = await target.engine.sync({
         application: engineApplicationName(app),
         objects: plan!.objects.map((p) => p.object),
@@ -145,7 +154,7 @@ describe('Helm charts through the operator', () => {
       });
       expect(result.ok).toBe(true);
       expect(result.requests.writes).toBe(0);
-      expect(result.summary.unchanged).toBe(9);
+      expect(result.summary.unchanged).toBe(7);
     } finally {
       await chartRepo.close();
       await rm(scratch, { recursive: true, force: true });

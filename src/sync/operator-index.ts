@@ -31,8 +31,8 @@ export type {
   StatusWriteBackSpec,
   SyncPolicy,
 } from './application.js';
-export { Renderer } from './render.js';
-export type { RenderedPath, RendererOptions } from './render.js';
+export { Renderer, renderContextOf } from './render.js';
+export type { RenderContext, RenderedPath, RendererOptions } from './render.js';
 export { RenderCache } from './render-cache.js';
 export type { RenderCacheOptions, RenderCacheStats } from './render-cache.js';
 export {

@@ -28,6 +28,8 @@ export interface SyncRecord {
   durationMs: number;
   objects: number;
   error?: GitOpsError;
+  /** Hooks that ran, one line each: `PreSync hook batch/Job/ns/migrate-x1y2z Succeeded`. */
+  hooks?: string[];
 }
 
 export interface ReconcilerContext {
@@ -238,9 +240,18 @@ export class ApplicationReconciler {
         onWave: (w) =>
           this.context.onProgress?.(app, `apply wave ${w.index + 1}/${w.total} (${w.objects} objects)`),
       });
+      const hooks = (outcome.result?.objects ?? [])
+        .filter((o) => o.hook !== undefined && o.hook.outcome !== 'NotRun')
+        .map(
+          (o) =>
+            `${o.hook!.phase} hook ${o.id ?? ''} ${o.hook!.outcome}${o.hook!.deleted ? ' (deleted)' : ''}`,
+        );
+      const withHooks = (r: SyncRecord): SyncRecord => (hooks.length > 0 ? { ...r, hooks } : r);
       if (outcome.error !== undefined) {
         this.fail(outcome.error, revision, outcome);
-        this.context.onSync?.(record(app, reason, 'failed', began, revision, objects.length, outcome.error));
+        this.context.onSync?.(
+          withHooks(record(app, reason, 'failed', began, revision, objects.length, outcome.error)),
+        );
         return this.state;
       }
       this.drifted.clear();
@@ -248,7 +259,7 @@ export class ApplicationReconciler {
       this.succeed(revision, outcome.objects, outcome.health);
       this.watchDrift(app, revision, objects);
       this.context.onSync?.(
-        record(app, reason, alreadyApplied ? 'healed' : 'synced', began, revision, objects.length),
+        withHooks(record(app, reason, alreadyApplied ? 'healed' : 'synced', began, revision, objects.length)),
       );
     } catch (cause) {
       const error = signal.aborted

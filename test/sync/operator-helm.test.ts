@@ -8,6 +8,7 @@ import { ErrorCodes } from '../../src/runtime/index.js';
 import { applicationFor } from '../../src/sync/application.js';
 import { EngineTarget, engineApplicationName } from '../../src/sync/engine-target.js';
 import { Operator } from '../../src/sync/operator.js';
+import { SyncEventRecorder } from '../../src/sync/sync-events.js';
 import { Renderer } from '../../src/sync/render.js';
 import { chartRepositoriesFromSecrets } from '../../src/sync/repository-credentials.js';
 import { testNamespace } from '../support/cluster/index.js';
@@ -64,11 +65,16 @@ describe('Helm charts through the operator', () => {
       h.targets.push(target);
       const helm = new HelmRenderer({ helm: await ensureHelm() });
       const renderer = new Renderer({ helm });
+      const eventsTarget = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
+      h.targets.push(eventsTarget);
+      const eventsClient = eventsTarget.client;
       const operator = new Operator({
         target,
         renderer,
         follow: false,
         chartRepositoriesFor: (app) => chartRepositoriesFromSecrets(target.client, app),
+        // Its own client, so its Event writes are not counted as the engine's.
+        events: new SyncEventRecorder(eventsClient),
       });
       h.operators.push(operator);
       const app = applicationFor({
@@ -133,6 +139,17 @@ describe('Helm charts through the operator', () => {
       expect(plain.data.kube).toMatch(/^v1\.\d+\.\d+/);
       expect(helm.templateRuns).toBe(4);
       expect(helm.dependencyRuns).toBe(1);
+      // The hooks and their outcomes are in the status and in the Event of the sync.
+      expect(first!.status.objects!.find((o) => o.object.endsWith('/shop-pre'))?.message).toBe(
+        'PreSync hook Succeeded',
+      );
+      let events = '';
+      for (let i = 0; i < 50 && !events.includes('hooks:'); i++) {
+        events = await h.kubectl(['get', 'events', '-n', ns, '-o', 'jsonpath={.items[*].message}']);
+        if (!events.includes('hooks:')) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(events).toContain(`PreSync hook /ConfigMap/${ns}/shop-pre Succeeded`);
+      expect(events).toContain(`PostSync hook /ConfigMap/${ns}/shop-post Succeeded (deleted)`);
 
       // Same trees, new revision: no chart is rendered again.
       await pushCommit(repo.over('git'), { files: { 'README.md': 'elsewhere\n' } });

@@ -10,12 +10,15 @@ const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
 
 describe('README.md', () => {
-  it('has the two quick start lines, and .ci/run runs the test line', async () => {
+  it('has the two quick start lines, and .ci/run runs the test line under Node 24 and 22', async () => {
     const readme = await readFile(join(root, 'README.md'), 'utf8');
     const commandLines = readme.split('\n').filter((l) => /^ {4}npm /.test(l));
     expect(commandLines).toEqual(['    npm ci && npm start', '    npm ci && npm test']);
     const ci = await readFile(join(root, '.ci/run'), 'utf8');
-    expect(ci).toMatch(/^npm ci && npm test$/m);
+    // .ci/run reads the line from the README, refuses any other, and runs it once per Node major.
+    expect(ci).toContain('if [ "$test_line" != "npm ci && npm test" ]; then');
+    expect(ci).toMatch(/^for major in 24 22; do$/m);
+    expect(ci).toMatch(/^ {2}PATH="\$node_bin:\$PATH" bash -c "\$test_line"$/m);
   });
 
   it('runs the library example, which changes exactly one line of the Car', async () => {

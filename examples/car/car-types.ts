@@ -10,7 +10,8 @@ export const CAR_KIND = 'Car';
 
 export interface CarStatus {
   acceleration?: number;
-  distance?: number;
+  /** A bigint when beyond 2^53 (the seed Car's 12176941420362965433). */
+  distance?: number | bigint;
   persons?: number;
   speed?: number;
 }

@@ -6,7 +6,7 @@
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
 
-import { ErrorCodes, isGitOpsError } from '../../src/runtime/index.js';
+import { ErrorCodes, isGitOpsError, parseJsonExact, stringifyJson } from '../../src/runtime/index.js';
 import type { ErrorCode } from '../../src/runtime/index.js';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -31,6 +31,16 @@ export function createSampleServer(): FastifyInstance {
   const app = Fastify({
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
     logController: new LogController({ disableRequestLogging: true }),
+  });
+  // Objects may hold integers beyond 2^53 (as bigints): read and write JSON exactly.
+  app.setReplySerializer((payload) => stringifyJson(payload));
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, body === '' ? {} : parseJsonExact(body as string));
+    } catch (err) {
+      (err as { statusCode?: number }).statusCode = 400;
+      done(err as Error, undefined);
+    }
   });
   app.setErrorHandler((error: unknown, request, reply) => {
     if (isGitOpsError(error)) {

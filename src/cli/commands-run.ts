@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 
 import type { KubeClient } from '../kube/index.js';
-import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, stringifyJson, toGitOpsError } from '../runtime/index.js';
 import { createServer } from '../server/index.js';
 import {
   APPLICATION_GROUP,
@@ -90,7 +90,7 @@ export function appsCommand(output: Output, setCode: (code: number) => void): Co
           target.close();
         }
         const apps = parsed.items ?? [parsed as Application];
-        if (flags.output === 'json') output.out(JSON.stringify(parsed, null, 2));
+        if (flags.output === 'json') output.out(stringifyJson(parsed, 2));
         else if (flags.output === 'yaml') output.out(stringify(parsed).trimEnd());
         else {
           const rows = apps.map((a) => [
@@ -159,10 +159,15 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
   const url = await server.listen({ host, port });
   log.info({ url }, 'listening');
 
+  // Shutdown aborts the discovery loop wherever it is: a list in flight (and its retries) ends
+  // at once, and nothing is scheduled again after the signal.
+  const shutdown = new AbortController();
   let discovery: NodeJS.Timeout | undefined;
+  let discovering: Promise<void> | undefined;
   const discover = async (): Promise<void> => {
     try {
-      const list = await listApplications(client, flags.namespace);
+      const list = await listApplications(client, flags.namespace, shutdown.signal);
+      if (shutdown.signal.aborted) return;
       const seen = new Set<string>();
       for (const item of list.items) {
         try {
@@ -175,16 +180,22 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
           log.warn({ error: toGitOpsError(error).toJSON() }, 'an Application is invalid');
         }
       }
-      for (const view of operator.list()) if (!seen.has(view.key)) await operator.remove(view.key);
+      for (const view of operator.list()) {
+        if (shutdown.signal.aborted) return;
+        if (!seen.has(view.key)) await operator.remove(view.key);
+      }
     } catch (error) {
+      if (shutdown.signal.aborted) return;
       log.warn({ error: toGitOpsError(error).toJSON() }, 'listing Applications failed; retrying');
     }
   };
   const act = (): void => {
+    if (shutdown.signal.aborted) return;
     operator.start();
     const loop = (): void => {
-      void discover().finally(() => {
-        discovery = setTimeout(loop, Number(flags.resync) * 1000);
+      if (shutdown.signal.aborted) return;
+      discovering = discover().finally(() => {
+        if (!shutdown.signal.aborted) discovery = setTimeout(loop, Number(flags.resync) * 1000);
       });
     };
     loop();
@@ -219,7 +230,9 @@ async function runOperator(flags: RunFlags, output: Output): Promise<number> {
   await stopped;
   shuttingDown = true;
   log.info('shutting down');
+  shutdown.abort();
   clearTimeout(discovery);
+  await discovering;
   await operator.stop();
   await elector?.stop();
   await server.close();
@@ -278,10 +291,11 @@ function applicationsPath(namespace: string | undefined): string {
 async function listApplications(
   client: KubeClient,
   namespace: string | undefined,
+  signal?: AbortSignal,
 ): Promise<{ items: Application[] }> {
   const list = await client.list(
     { group: APPLICATION_GROUP, version: APPLICATION_VERSION, kind: APPLICATION_KIND },
-    namespace === undefined ? {} : { namespace },
+    { ...(namespace === undefined ? {} : { namespace }), ...(signal === undefined ? {} : { signal }) },
   );
   return { items: list.items as Application[] };
 }

@@ -13,7 +13,7 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, stringifyJson } from '../runtime/index.js';
 import {
   APPLICATION_API_VERSION,
   APPLICATION_KIND,
@@ -331,7 +331,7 @@ export function printViews(
   output: Output,
 ): void {
   const data = views.map((v) => ({ name: v.key, status: v.status }));
-  if (format === 'json') output.out(JSON.stringify(data.length === 1 ? data[0] : data, null, 2));
+  if (format === 'json') output.out(stringifyJson(data.length === 1 ? data[0] : data, 2));
   else if (format === 'yaml') output.out(stringify(data.length === 1 ? data[0] : data).trimEnd());
   else {
     const rows = views.map((v) => [

@@ -32,8 +32,13 @@ export function formatManifestText(text: string, file: string): string {
   }
   let out = '';
   for (const frame of splitFrames(text, { contentType, file })) {
-    const body = contentType === 'json' ? formatJsonDocument(frame.text) : formatYamlDocument(frame.text);
-    out += frame.separator + body + frame.terminator;
+    if (contentType === 'json') {
+      // The whitespace around JSON values is not content: each value is written on its own
+      // lines ending in one newline, so formatting formatted text changes nothing.
+      if (frame.text.trim() !== '') out += formatJsonDocument(frame.text);
+      continue;
+    }
+    out += frame.separator + formatYamlDocument(frame.text) + frame.terminator;
   }
   return out;
 }

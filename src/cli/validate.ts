@@ -1,9 +1,18 @@
 /** `gitops validate`: decode strictly, register the CRDs found, validate every object, list them. */
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { ErrorCodes, GitOpsError, Scheme, gvkOf, toGitOpsError } from '../runtime/index.js';
-import type { KubeObject } from '../runtime/index.js';
-import { Decoder, contentTypeOf, sniffContentType } from '../serializer/index.js';
+import {
+  ErrorCodes,
+  GitOpsError,
+  Scheme,
+  flattenProblems,
+  gvkOf,
+  stringifyJson,
+  toGitOpsError,
+} from '../runtime/index.js';
+import type { FieldPathSegment, KubeObject } from '../runtime/index.js';
+import { Decoder, FrameLocator, contentTypeOf, sniffContentType } from '../serializer/index.js';
+import type { DecodedDocument } from '../serializer/index.js';
 import { collectManifestFiles } from './files.js';
 import type { Output } from './report.js';
 import { reportError } from './report.js';
@@ -51,7 +60,7 @@ export async function runValidate(
     });
     // A --crd file outside the paths has no second pass: its broken documents are told here.
     if (!listed.has(file)) for (const error of decoded.errors) problems += reportError(output, error, file);
-    for (const object of decoded.objects) {
+    for (const { object, prefix, doc } of objectsOf(decoded.documents)) {
       if (!isCRD(object)) {
         if (crdFiles.has(file)) {
           problems += reportError(
@@ -59,6 +68,7 @@ export async function runValidate(
             new GitOpsError(
               ErrorCodes.Invalid,
               `--crd file holds a ${object.kind}, not a CustomResourceDefinition`,
+              { details: { line: doc.frame.startLine, column: doc.frame.startColumn } },
             ),
             file,
           );
@@ -68,7 +78,10 @@ export async function runValidate(
       try {
         scheme.registerCRD(object);
       } catch (err) {
-        problems += reportError(output, toGitOpsError(err), file);
+        // Each problem at the line and column of its field in the CRD's document.
+        const locator = new FrameLocator(doc.frame, file);
+        for (const problem of flattenProblems(toGitOpsError(err)))
+          problems += reportError(output, locator.place(problem, prefix, undefined), file);
       }
     }
   }
@@ -93,11 +106,18 @@ export async function runValidate(
   return problems > 0 ? 1 : 0;
 }
 
+/** Every object of the documents, with the field path of its place in the document. */
+function objectsOf(
+  documents: readonly DecodedDocument[],
+): { object: KubeObject; prefix: FieldPathSegment[]; doc: DecodedDocument }[] {
+  return documents.flatMap((doc) =>
+    doc.objects.map((object, i) => ({ object, prefix: doc.isList ? ['items', i] : [], doc })),
+  );
+}
+
 function printObjects(found: Located[], format: ValidateOptions['output'], output: Output): void {
   if (format === 'json') {
-    output.out(
-      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: found.map((f) => f.object) }, null, 2),
-    );
+    output.out(stringifyJson({ apiVersion: 'v1', kind: 'List', items: found.map((f) => f.object) }, 2));
     return;
   }
   if (format === 'name') {

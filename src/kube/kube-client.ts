@@ -11,6 +11,7 @@ import {
   isPlainObject,
   objectKeyToString,
   parseApiVersion,
+  stringifyJson,
 } from '../runtime/index.js';
 import type { GroupVersionKind, KubeObject, ObjectKey } from '../runtime/index.js';
 import { RestMapper } from './discovery.js';
@@ -143,7 +144,7 @@ export class KubeClient {
         dryRun: options.dryRun ? 'All' : undefined,
       },
       // JSON is YAML, so the apply patch needs no YAML encoder.
-      body: JSON.stringify(body),
+      body: stringifyJson(body),
       contentType: 'application/apply-patch+yaml',
       object: keyString(info, namespace, name),
       verb: options.dryRun ? 'dry-run apply of' : 'apply of',

@@ -8,7 +8,16 @@ import { Agent, request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 
-import { ErrorCodes, GitOpsError, abortedError, backoffDelay, sleep, systemError } from '../runtime/index.js';
+import {
+  ErrorCodes,
+  GitOpsError,
+  abortedError,
+  backoffDelay,
+  parseJsonExact,
+  sleep,
+  stringifyJson,
+  systemError,
+} from '../runtime/index.js';
 import type { ClusterConnection, RequestCredentials } from './kubeconfig.js';
 import { statusError } from './status-error.js';
 import { Throttle } from './throttle.js';
@@ -141,7 +150,7 @@ export class RestClient {
     const dryRun = req.query?.dryRun !== undefined;
     const write = WRITE_METHODS.has(req.method) && !dryRun;
     const payload =
-      req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+      req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : stringifyJson(req.body);
     const started = Date.now();
     const maxAttempts = req.retry === false ? 1 : this.retries + 1;
     let attempt = 0;
@@ -294,7 +303,7 @@ export class RestClient {
     let body: unknown = text;
     if (text !== '' && (res.headers['content-type'] ?? '').includes('json')) {
       try {
-        body = JSON.parse(text);
+        body = parseJsonExact(text);
       } catch {
         body = text;
       }

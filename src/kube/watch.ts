@@ -4,7 +4,14 @@
  * of the server's window) triggers a fresh list whose differences are replayed as events, so no
  * change, deletions included, is ever missed.
  */
-import { ErrorCodes, GitOpsError, backoffDelay, isPlainObject, sleep } from '../runtime/index.js';
+import {
+  ErrorCodes,
+  GitOpsError,
+  backoffDelay,
+  isPlainObject,
+  parseJsonExact,
+  sleep,
+} from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { ResourceInfo } from './discovery.js';
 import type { KubeClient } from './kube-client.js';
@@ -116,7 +123,7 @@ export async function* watchObjects(
             const line = buffer.slice(0, newline).trim();
             buffer = buffer.slice(newline + 1);
             if (line === '') continue;
-            const event = JSON.parse(line) as { type?: string; object?: unknown };
+            const event = parseJsonExact(line) as { type?: string; object?: unknown };
             if (event.type === 'ERROR') {
               const status = isPlainObject(event.object) ? event.object : {};
               if (status.code === 410 || status.reason === 'Expired' || status.reason === 'Gone') {

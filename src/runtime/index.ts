@@ -56,3 +56,4 @@ export type { KindDefinition, KindInfo, Scope, Converter, Defaulter } from './sc
 export { Scheme, guessPlural } from './scheme.js';
 export { builtinIsNamespaced } from './builtin-scopes.js';
 export { deepCopy, deepEqual } from './json-value.js';
+export { containsBigInt, parseJsonExact, stringifyJson, withApproximateNumbers } from './exact-json.js';

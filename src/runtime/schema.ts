@@ -25,6 +25,7 @@ import type { ErrorCode } from './errors.js';
 import { formatFieldPath } from './field-path.js';
 import type { FieldPathSegment } from './field-path.js';
 import { deepCopy, setOwn } from './json-value.js';
+import { containsBigInt, withApproximateNumbers } from './exact-json.js';
 import { shareRepeatedSubschemas } from './schema-sharing.js';
 import { validateObjectMeta } from './object-meta.js';
 import { isPlainObject } from './types.js';
@@ -711,8 +712,14 @@ export class KindSchema {
     }
     const walk: StructureWalk = { strict, problems: [], nulls: [] };
     walkStructure(obj, this.source, [], walk, true);
-    const subject = walk.nulls.length > 0 ? withoutFields(obj, walk.nulls) : obj;
+    let subject = walk.nulls.length > 0 ? withoutFields(obj, walk.nulls) : obj;
     if (validate(subject)) return walk.problems;
+    // An integer beyond 2^53 is a bigint, which JSON Schema's checks do not know: check it as
+    // the nearest number (type, minimum and maximum come out the same).
+    if (containsBigInt(subject)) {
+      subject = withApproximateNumbers(subject);
+      if (validate(subject)) return walk.problems;
+    }
     return [...walk.problems, ...toProblems(validate.errors ?? [], subject)];
   }
 

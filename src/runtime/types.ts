@@ -2,6 +2,14 @@
  * The shape of Kubernetes-style objects, as plain JSON values. Field names and meanings follow
  * k8s.io/apimachinery's meta/v1 types, so an object read from a file is exactly what the API
  * server would accept.
+ *
+ * Numbers: an integer is a `number` while it is a safe integer (within ±(2^53 - 1)) and a
+ * `bigint` beyond, so int64 and uint64 values (the seed Car's `status.distance`,
+ * 12176941420362965433) are kept exactly. Every layer reads and writes them so: the decoder
+ * (YAML and JSON), the encoder, storage writes and patches, the HTTP servers, the Kubernetes
+ * client and `gitops validate -o json`. Code that handles objects should expect a bigint where
+ * an integer field may be large, and use `stringifyJson`/`parseJsonExact` (not
+ * `JSON.stringify`, which throws on a bigint, or `JSON.parse`, which rounds).
  */
 
 /** The two fields that say what an object is. */

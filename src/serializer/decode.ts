@@ -17,6 +17,7 @@ import {
   keyOf,
   objectKeyToString,
   parseFieldPath,
+  parseJsonExact,
   toGitOpsError,
   validateUnstructured,
 } from '../runtime/index.js';
@@ -265,7 +266,7 @@ export class Decoder {
     if (text.trim() === '') return { value: undefined, empty: true, errors: [] };
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = parseJsonExact(text);
     } catch (err) {
       return { value: undefined, empty: false, errors: [locator.jsonError(err)] };
     }

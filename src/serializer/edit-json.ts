@@ -9,6 +9,7 @@
  * - A container laid out on one line inside a pretty document stays on one line.
  * - The result is parsed again and compared with `after`; EditFailed names the field if not.
  */
+import { parseJsonExact } from '../runtime/index.js';
 import { editFailed } from './edit-errors.js';
 import { applySplices } from './edit-splices.js';
 import type { Splice } from './edit-splices.js';
@@ -239,6 +240,7 @@ class JsonEditor {
       if (!Number.isFinite(value)) throw editFailed(`${value} cannot be written as JSON`, path);
       return JSON.stringify(value);
     }
+    if (typeof value === 'bigint') return value.toString();
     const inner = indent + this.style.unit;
     const open = multiline ? `${this.style.eol}${inner}` : '';
     const close = multiline ? `${this.style.eol}${indent}` : '';
@@ -288,7 +290,7 @@ export function editJsonDocument(source: string, before: unknown, after: unknown
   const text = editor.apply();
   let decoded: unknown;
   try {
-    decoded = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    decoded = parseJsonExact(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     throw editFailed('the edited document would not parse', [], {}, err);
   }

@@ -49,6 +49,7 @@ function canonical(value: unknown): string {
     return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(',')}}`;
   }
   if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : `n${value}`;
+  if (typeof value === 'bigint') return `n${value}`;
   if (value instanceof Uint8Array) return `b${Array.from(value).join(',')}`;
   return value === undefined ? 'null' : JSON.stringify(value);
 }

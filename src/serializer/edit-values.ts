@@ -14,12 +14,15 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** A value written as one YAML/JSON scalar (not a map or a list). */
-export function isScalarValue(value: unknown): value is string | number | boolean | null | undefined {
+export function isScalarValue(
+  value: unknown,
+): value is string | number | bigint | boolean | null | undefined {
   return (
     value === null ||
     value === undefined ||
     typeof value === 'string' ||
     typeof value === 'number' ||
+    typeof value === 'bigint' ||
     typeof value === 'boolean'
   );
 }

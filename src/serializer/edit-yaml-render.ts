@@ -122,6 +122,8 @@ export function renderScalar(
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'number') return renderNumber(value, original);
+  // An integer beyond 2^53, exact.
+  if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'string') return renderString(value, inFlow, style, prefer);
   throw editFailed(`a value of type ${describe(value)} cannot be written as YAML`, path);
 }

@@ -4,8 +4,8 @@
  * such as the API server would take for something else (`on`, `0755`, `1e3`) is quoted.
  * Existing documents are never re-encoded: they are edited in place (see ManifestFile).
  */
-import { Document, Scalar, visit } from 'yaml';
-import { ErrorCodes, GitOpsError, isList, isPlainObject } from '../runtime/index.js';
+import { Document, isSeq, Scalar, visit, YAMLSeq } from 'yaml';
+import { ErrorCodes, GitOpsError, isList, isPlainObject, stringifyJson } from '../runtime/index.js';
 import { isAmbiguousPlainString } from './yaml11.js';
 
 export interface EncodeOptions {
@@ -91,8 +91,10 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
         node.type = Scalar.QUOTE_DOUBLE;
     },
   });
+  const indent = options.indent ?? 2;
+  if (options.indentSequences === false && indent > 2) startSequencesAtKeyColumn(doc);
   const text = doc.toString({
-    indent: options.indent ?? 2,
+    indent,
     indentSeq: options.indentSequences ?? true,
     lineWidth: 0,
     minContentWidth: 0,
@@ -102,6 +104,36 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
     falseStr: 'false',
   });
   return options.lineEnding === '\r\n' ? text.replace(/\n/g, '\r\n') : text;
+}
+
+/**
+ * A block list that is the value of a key, written with its `- ` at the key's own column
+ * whatever the indent. The yaml package outdents such a list by the two characters of `- `
+ * only, which is the key's column just when the indent is 2.
+ */
+class KeyColumnSeq extends YAMLSeq {
+  override toString(
+    ctx?: Parameters<YAMLSeq['toString']>[0],
+    onComment?: () => void,
+    onChompKeep?: () => void,
+  ): string {
+    if (ctx !== undefined && !ctx.inFlow && this.flow !== true) {
+      // The pair's value context, shared with the pair: the line break before the first
+      // item is indented from it too.
+      const extra = ctx.indentStep.length - 2;
+      if (extra > 0 && ctx.indent.length >= extra) ctx.indent = ctx.indent.slice(extra);
+    }
+    return super.toString(ctx, onComment, onChompKeep);
+  }
+}
+
+function startSequencesAtKeyColumn(doc: Document): void {
+  visit(doc, {
+    Pair(_key, pair) {
+      if (isSeq(pair.value) && pair.value.flow !== true && pair.value.tag === undefined)
+        Object.setPrototypeOf(pair.value, KeyColumnSeq.prototype);
+    },
+  });
 }
 
 /** Objects as a YAML stream: one document each, joined by `---` lines. */
@@ -121,7 +153,7 @@ export function encodeJsonDocument(obj: unknown, options: JsonEncodeOptions = {}
   const indent = options.indent ?? 2;
   let text: string;
   try {
-    text = JSON.stringify(value, null, indent === 0 ? undefined : indent);
+    text = stringifyJson(value, indent === 0 ? undefined : indent);
   } catch (err) {
     throw new GitOpsError(
       ErrorCodes.BadRequest,

@@ -24,8 +24,13 @@ export {
   encodeYamlDocument,
   withConventionalKeyOrder,
 } from './encode.js';
-export type { ManifestDocument, ManifestFileOptions, SetObjectResult } from './manifest-file.js';
-export { ManifestFile } from './manifest-file.js';
+export type {
+  ManifestDocument,
+  ManifestFileOptions,
+  SetObjectOptions,
+  SetObjectResult,
+} from './manifest-file.js';
+export { ManifestFile, REMOVED_COMMENTS_HEADER } from './manifest-file.js';
 export type { RemovedComment, YamlEditOptions, YamlEditResult } from './edit-yaml.js';
 export { editYamlDocument } from './edit-yaml.js';
 export type { JsonEditResult } from './edit-json.js';

@@ -37,6 +37,18 @@ export interface ManifestDocument {
   readonly errors: readonly GitOpsError[];
 }
 
+export interface SetObjectOptions {
+  /**
+   * Keep the comments of removed fields at the top of the document, under the line
+   * `REMOVED_COMMENTS_HEADER`, each after the path of its field (as the Go library kept its
+   * "lost" comments), instead of only returning them. YAML only: JSON has no comments.
+   */
+  keepRemovedComments?: boolean;
+}
+
+/** The line above the comments of removed fields that `keepRemovedComments` keeps. */
+export const REMOVED_COMMENTS_HEADER = '# Comments of removed fields:';
+
 export interface SetObjectResult {
   /** Comments the edit had to drop because the values they described are gone (lines of the file). */
   removedComments: RemovedComment[];
@@ -115,7 +127,7 @@ export class ManifestFile {
    * document changes. The new text is decoded again; if it is refused, nothing changes and
    * the problems are thrown.
    */
-  setObject(index: number, obj: KubeObject): SetObjectResult {
+  setObject(index: number, obj: KubeObject, options: SetObjectOptions = {}): SetObjectResult {
     this.#assertEditable();
     const doc = this.#document(index);
     this.#assertObject(obj);
@@ -137,6 +149,8 @@ export class ManifestFile {
           text = edit.text;
           // The editor counts lines in the document; callers want lines of the file.
           removedComments = edit.removedComments.map((c) => ({ ...c, line: c.line + frame.startLine - 1 }));
+          if (options.keepRemovedComments === true && removedComments.length > 0)
+            text = keepComments(text, removedComments, this.#lineEnding());
         }
       } catch (err) {
         throw new GitOpsError(
@@ -355,6 +369,20 @@ function blankFrame(index: number, contentType: ContentType): Frame {
 
 function endsWithNewline(text: string): boolean {
   return text === '' || text.endsWith('\n');
+}
+
+/**
+ * The document with the removed comments at its top, each as `# <field>: <comment>` under
+ * REMOVED_COMMENTS_HEADER; the block of an earlier edit grows instead of repeating its header.
+ */
+function keepComments(text: string, comments: readonly RemovedComment[], eol: string): string {
+  const entries = comments.map((c) => `# ${c.path || '.'}: ${c.text}${eol}`).join('');
+  if (!text.startsWith(REMOVED_COMMENTS_HEADER)) return `${REMOVED_COMMENTS_HEADER}${eol}${entries}${text}`;
+  // After the header line and the entries below it.
+  let at = text.indexOf('\n') + 1;
+  while (at > 0 && at < text.length && text.startsWith('# .', at)) at = text.indexOf('\n', at) + 1;
+  if (at === 0) return `${text}${eol}${entries}`;
+  return text.slice(0, at) + entries + text.slice(at);
 }
 
 function withFinalNewline(text: string, eol: string): string {

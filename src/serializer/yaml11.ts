@@ -21,7 +21,11 @@ const NAN_RE = /^\.(?:nan|NaN|NAN)$/;
 // what keeps the read path fast (most scalars are words).
 const NUMERIC_START = /^[-+.0-9]/;
 
-function parseInteger(text: string): number | undefined {
+/**
+ * The integer a plain scalar means, or undefined when it is not one. Beyond ±(2^53 - 1) it is
+ * a bigint, exact (a number would round it; go-yaml reads up to uint64 exactly).
+ */
+function parseInteger(text: string): number | bigint | undefined {
   if (!NUMERIC_START.test(text)) return undefined;
   const plain = text.replaceAll('_', '');
   if (!INT_RE.test(plain)) return undefined;
@@ -31,17 +35,21 @@ function parseInteger(text: string): number | undefined {
     if (body.startsWith('-')) sign = -1;
     body = body.slice(1);
   }
-  let value: number;
-  if (/^0[xX]/.test(body)) value = parseInt(body.slice(2), 16);
-  else if (/^0[bB]/.test(body)) value = parseInt(body.slice(2), 2);
-  else if (/^0[oO]/.test(body)) value = parseInt(body.slice(2), 8);
-  else if (body.length > 1 && body.startsWith('0')) value = parseInt(body.slice(1), 8);
-  else value = parseInt(body, 10);
-  return sign * value;
+  let radix = 10;
+  let digits = body;
+  if (/^0[xX]/.test(body)) [radix, digits] = [16, body.slice(2)];
+  else if (/^0[bB]/.test(body)) [radix, digits] = [2, body.slice(2)];
+  else if (/^0[oO]/.test(body)) [radix, digits] = [8, body.slice(2)];
+  else if (body.length > 1 && body.startsWith('0')) [radix, digits] = [8, body.slice(1)];
+  const value = parseInt(digits, radix);
+  if (Number.isSafeInteger(value)) return sign * value;
+  const prefix = radix === 16 ? '0x' : radix === 8 ? '0o' : radix === 2 ? '0b' : '';
+  const big = BigInt(prefix + digits);
+  return sign < 0 ? -big : big;
 }
 
 /** The value a plain (unquoted) scalar has for the API server. */
-export function resolvePlainScalar(text: string): null | boolean | number | string {
+export function resolvePlainScalar(text: string): null | boolean | number | bigint | string {
   if (NULLS.has(text)) return null;
   if (TRUES.has(text)) return true;
   if (FALSES.has(text)) return false;
@@ -96,7 +104,7 @@ const intType = new jsYaml.Type('tag:yaml.org,2002:int', {
   kind: 'scalar',
   resolve: (data: string | null) => data !== null && parseInteger(data) !== undefined,
   construct: (data: string) => parseInteger(data),
-  predicate: (obj: unknown) => typeof obj === 'number' && Number.isInteger(obj),
+  predicate: (obj: unknown) => typeof obj === 'bigint' || (typeof obj === 'number' && Number.isInteger(obj)),
   represent: (obj: object) => String(obj),
 });
 

@@ -9,7 +9,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { webhookErrorStatus } from '../forge/index.js';
-import { ErrorCodes, GitOpsError, toGitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, parseJsonExact, stringifyJson, toGitOpsError } from '../runtime/index.js';
 import { handlePushWebhook } from '../sync/index.js';
 import type { ApplicationView, Operator } from '../sync/index.js';
 import { operatorMetrics } from './metrics.js';
@@ -57,7 +57,7 @@ export function createServer(options: ServerOptions): OperatorServer {
       return;
     }
     try {
-      done(null, body.length === 0 ? {} : JSON.parse(body.toString('utf8')));
+      done(null, body.length === 0 ? {} : parseJsonExact(body.toString('utf8')));
     } catch (cause) {
       done(new GitOpsError(ErrorCodes.BadRequest, 'the body is not JSON', { cause }) as Error, undefined);
     }
@@ -65,6 +65,9 @@ export function createServer(options: ServerOptions): OperatorServer {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_r, body, done) =>
     done(null, body),
   );
+
+  // Integers beyond 2^53 are bigints in our objects; JSON.stringify would throw on them.
+  app.setReplySerializer((payload) => stringifyJson(payload));
 
   app.setErrorHandler((error, _request, reply) => {
     const problem = toGitOpsError(error);

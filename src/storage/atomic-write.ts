@@ -6,8 +6,10 @@
  * work folder on another file system falls back to a hidden file beside the target.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
+import { createInside } from './confined-io.js';
 
 /** Replaces `absPath` with `data`, keeping the old file's permissions. */
 export async function writeFileAtomic(
@@ -21,21 +23,24 @@ export async function writeFileAtomic(
   );
   const name = `${basename(absPath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await writeAndRename(join(workDir, name), absPath, data, mode);
+    await writeAndRename(workDir, name, absPath, data, mode);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await writeAndRename(join(dirname(absPath), `.${name}`), absPath, data, mode);
+    await writeAndRename(dirname(absPath), `.${name}`, absPath, data, mode);
   }
   await syncFolder(dirname(absPath));
 }
 
 async function writeAndRename(
-  temp: string,
+  folder: string,
+  name: string,
   target: string,
   data: string | Uint8Array,
   mode: number,
 ): Promise<void> {
-  const handle = await open(temp, 'wx', mode);
+  const temp = join(folder, name);
+  // Made in `folder` itself or refused before a byte is written: never through a swapped-in link.
+  const handle = await createInside(temp, folder, mode, basename(target));
   try {
     await handle.writeFile(data);
     await handle.sync();
@@ -66,13 +71,25 @@ export async function syncFolder(dir: string): Promise<void> {
   }
 }
 
-/** Removes temporary files that writers killed mid-write left in a work folder. */
+/** Whether `folder` is a plain folder at that very path (no symlink in its place). */
+async function isPlainFolder(folder: string): Promise<boolean> {
+  const info = await lstat(folder).catch(() => undefined);
+  if (info === undefined || info.isSymbolicLink() || !info.isDirectory()) return false;
+  return (await realpath(folder).catch(() => undefined)) === folder;
+}
+
+/**
+ * Removes temporary files that writers killed mid-write left in a work folder (a real path).
+ * Never through a symlink: a work folder that is a link, or becomes one, is left alone.
+ */
 export async function removeLeftovers(workDir: string): Promise<number> {
+  if (!(await isPlainFolder(workDir))) return 0;
   const names = await readdir(workDir).catch(() => [] as string[]);
   let removed = 0;
   for (const name of names) {
     const pid = /\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name)?.[1];
     if (pid === undefined || isAlive(Number(pid))) continue;
+    if (!(await isPlainFolder(workDir))) break;
     if (
       await unlink(join(workDir, name)).then(
         () => true,

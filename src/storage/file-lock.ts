@@ -6,12 +6,13 @@
  * both win with the same resourceVersion.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import { ioError } from './paths.js';
+import { createInside } from './confined-io.js';
 
 /** How long a lock file may stay without its owner's pid before it counts as a crash's leftover. */
 const TORN_LOCK_GRACE_MS = 1_000;
@@ -91,12 +92,13 @@ export class FileLocks {
     let wait = 2;
     for (;;) {
       try {
-        const handle = await open(lockPath, 'wx');
+        const handle = await createInside(lockPath, this.#workDir, 0o644, basename(lockPath));
         const started = (await processStartTicks(process.pid)) ?? '-';
         await handle.writeFile(`${process.pid} ${hostname()} ${Date.now()} ${started}\n`);
         await handle.close();
         return;
       } catch (err) {
+        if (err instanceof GitOpsError) throw err;
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, 'lock', path);
       }
       if (await this.#isStale(lockPath)) {

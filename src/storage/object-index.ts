@@ -22,6 +22,9 @@ export interface IndexedObject {
   readonly document: number;
   /** Its position among the items of a List document. */
   readonly item?: number;
+  /** Where its document starts in the file (1-based). */
+  readonly line?: number;
+  readonly column?: number;
   /** True when its file went bad and this is the last version read before. */
   readonly stale?: boolean;
 }
@@ -96,7 +99,15 @@ export class ObjectIndex {
 
   /** Every problem of every file, as read last. */
   problems(): GitOpsError[] {
-    return [...this.#files.values()].flatMap((f) => f.errors);
+    const problems = [...this.#files.values()].flatMap((f) => f.errors);
+    // A key held by two files: every file after the first one that counts.
+    for (const [id, claims] of this.#claims) {
+      for (const path of claims.slice(1)) {
+        const o = this.#files.get(path)?.objects.find((x) => x.id === id);
+        if (o !== undefined) problems.push(duplicate(o, claims[0]!, this.#files));
+      }
+    }
+    return problems;
   }
 
   /**
@@ -248,14 +259,25 @@ function summarize(path: string, errors: readonly GitOpsError[]): GitOpsError | 
 }
 
 function duplicate(o: IndexedObject, owner: string, files: Map<string, FileRecord>): GitOpsError {
-  const counted = files.get(owner)?.objects.find((x) => x.id === o.id);
-  const where = (path: string, document: number | undefined): string =>
-    document === undefined ? path : `${path} (document ${document})`;
+  const first = files.get(owner)?.objects.find((x) => x.id === o.id);
+  const where = (path: string, at: IndexedObject | undefined): string => {
+    if (at === undefined) return path;
+    const line = at.line === undefined ? '' : `:${at.line}${at.column === undefined ? '' : `:${at.column}`}`;
+    return `${path}${line} (document ${at.document})`;
+  };
   return new GitOpsError(
     ErrorCodes.AlreadyExists,
     `${o.key.kind} ${o.key.namespace === undefined ? '' : `${o.key.namespace}/`}${o.key.name} is defined twice: ` +
-      `in ${where(owner, counted?.document)} and in ${where(o.path, o.document)}; the first one counts, ` +
+      `in ${where(owner, first)} and in ${where(o.path, o)}; the first one counts, ` +
       'remove the other',
-    { details: { file: o.path, document: o.document, object: o.id } },
+    {
+      details: {
+        file: o.path,
+        document: o.document,
+        object: o.id,
+        ...(o.line === undefined ? {} : { line: o.line }),
+        ...(o.column === undefined ? {} : { column: o.column }),
+      },
+    },
   );
 }

@@ -582,12 +582,15 @@ export class ObjectStorage {
       const written = restoreVersion(next, onDisk);
       this.#validate(written);
       if (deepEqual(written, onDisk)) return deepCopy(entry.object);
+      // Comments of fields the write removes stay, at the top of the document (see
+      // docs/architecture.md): nothing a person wrote disappears without a trace.
+      const keep = { keepRemovedComments: true };
       if (entry.item === undefined) {
-        file.setObject(entry.document, written);
+        file.setObject(entry.document, written, keep);
       } else {
         const list = deepCopy(doc.object!) as { items: KubeObject[] } & KubeObject;
         list.items[entry.item] = written;
-        file.setObject(entry.document, list);
+        file.setObject(entry.document, list, keep);
       }
       return this.#commit(entry.path, file, key, options.dryRun === true);
     });
@@ -718,7 +721,12 @@ export class ObjectStorage {
           key = keyOf(obj);
         } catch (err) {
           errors.push(
-            toGitOpsError(err).withDetails({ file: path, document: doc.index, line: doc.frame.startLine }),
+            toGitOpsError(err).withDetails({
+              file: path,
+              document: doc.index,
+              line: doc.frame.startLine,
+              column: doc.frame.startColumn,
+            }),
           );
           return;
         }
@@ -733,6 +741,7 @@ export class ObjectStorage {
                   file: path,
                   document: doc.index,
                   line: doc.frame.startLine,
+                  column: doc.frame.startColumn,
                   object: objectKeyToString(key),
                 },
               },
@@ -748,6 +757,8 @@ export class ObjectStorage {
           resourceVersion,
           path,
           document: doc.index,
+          line: doc.frame.startLine,
+          column: doc.frame.startColumn,
           ...(item === undefined ? {} : { item }),
         };
         objects.push(entry);

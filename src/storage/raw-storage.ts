@@ -5,13 +5,14 @@
  * layout gives each object a path of its own, and ManifestDirectory, for folders of any shape.
  */
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, realpath, rmdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import type { KubeObject, ObjectKey } from '../runtime/index.js';
 import { contentTypeOf } from '../serializer/index.js';
 import type { ContentType } from '../serializer/index.js';
 import { removeLeftovers, syncFolder, writeFileAtomic } from './atomic-write.js';
+import { assertPlainFolder, readFileInside } from './confined-io.js';
 import { fileChecksum } from './content-hash.js';
 import { FileLocks } from './file-lock.js';
 import type { FileLockOptions } from './file-lock.js';
@@ -81,7 +82,6 @@ abstract class DirectoryStorage implements RawStorage {
   protected readonly newContentType: ContentType;
   readonly #ignore: ((path: string) => boolean) | undefined;
   readonly #workDir: string;
-  #workDirReady: Promise<void> | undefined;
   readonly #locks: FileLocks;
   readonly #pruneFolders: boolean;
 
@@ -118,26 +118,16 @@ abstract class DirectoryStorage implements RawStorage {
     return real;
   }
 
-  /** Creates the work folder once; a symlink in its place could carry writes out of the root. */
-  #ensureWorkDir(): Promise<void> {
-    this.#workDirReady ??= (async () => {
-      await mkdir(this.#workDir, { recursive: true }).catch((err: unknown) => {
+  /**
+   * Creates the work folder when missing and checks it on every use: a symlink put in its place
+   * at any time could carry lock and temporary files (whole manifests) out of the root.
+   */
+  async #ensureWorkDir(): Promise<void> {
+    await mkdir(this.#workDir).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
         throw ioError(err, 'create the work folder', WORK_FOLDER);
-      });
-      if (!(await lstat(this.#workDir)).isDirectory()) {
-        throw new GitOpsError(
-          ErrorCodes.PathEscape,
-          `${WORK_FOLDER} in the storage root is not a plain folder`,
-          {
-            details: { file: WORK_FOLDER },
-          },
-        );
-      }
-    })();
-    const ready = this.#workDirReady;
-    // A failure is not remembered: the next write tries again.
-    ready.catch(() => (this.#workDirReady = undefined));
-    return ready;
+    });
+    await assertPlainFolder(this.#workDir, WORK_FOLDER);
   }
 
   protected abstract fitsShape(path: string): boolean;
@@ -190,15 +180,9 @@ abstract class DirectoryStorage implements RawStorage {
   }
 
   async read(path: string): Promise<FileContent | undefined> {
-    const abs = await resolveInside(this.root, path);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(abs);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      throw ioError(err, 'read', path);
-    }
+    // Opened, then the opened file checked: a symlink swapped in after a check is never followed out.
+    const bytes = await readFileInside(this.root, path);
+    if (bytes === undefined) return undefined;
     return { text: bytes.toString('utf8'), checksum: fileChecksum(bytes) };
   }
 

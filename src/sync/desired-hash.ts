@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 
 /** JSON with keys sorted at every level, so equal values always give equal text. */
 export function canonicalJson(value: unknown): string {
+  // An integer beyond 2^53 (a bigint) as its exact digits, as JSON writes it.
+  if (typeof value === 'bigint') return value.toString();
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)

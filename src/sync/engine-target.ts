@@ -17,6 +17,7 @@ import {
   parseApiVersion,
   parseObjectKey,
 } from '../runtime/index.js';
+import { stringifyJson } from '../runtime/index.js';
 import type { HelmCapabilities } from '../helm/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
@@ -153,9 +154,9 @@ export class EngineTarget implements SyncTarget {
       ];
       for (const c of o.changes ?? []) {
         const path = c.path === '' ? '(object)' : c.path;
-        if (c.change === 'added') lines.push(`  + ${path}: ${JSON.stringify(c.desired)}`);
-        else if (c.change === 'removed') lines.push(`  - ${path}: ${JSON.stringify(c.live)}`);
-        else lines.push(`  ~ ${path}: ${JSON.stringify(c.live)} -> ${JSON.stringify(c.desired)}`);
+        if (c.change === 'added') lines.push(`  + ${path}: ${stringifyJson(c.desired)}`);
+        else if (c.change === 'removed') lines.push(`  - ${path}: ${stringifyJson(c.live)}`);
+        else lines.push(`  ~ ${path}: ${stringifyJson(c.live)} -> ${stringifyJson(c.desired)}`);
       }
       blocks.push(lines.join('\n'));
     }

@@ -5,7 +5,7 @@
  * leaves our set: so "our set still covers the desired object" means "nobody changed our
  * fields", with no stored state and no request.
  */
-import { isPlainObject } from '../runtime/index.js';
+import { isPlainObject, parseJsonExact, stringifyJson } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 
 type FieldSet = Record<string, unknown>;
@@ -82,7 +82,7 @@ function coversList(items: unknown[], fields: FieldSet): boolean {
     .map((k) => ({ key: parseKey(k), fields: fields[k] }));
   for (const item of items) {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      if (fields[`v:${JSON.stringify(item)}`] === undefined) return false;
+      if (fields[`v:${stringifyJson(item)}`] === undefined) return false;
       continue;
     }
     const record = item as Record<string, unknown>;
@@ -102,7 +102,7 @@ function coversList(items: unknown[], fields: FieldSet): boolean {
 
 function parseKey(member: string): Record<string, unknown> | undefined {
   try {
-    const parsed: unknown = JSON.parse(member.slice(2));
+    const parsed: unknown = parseJsonExact(member.slice(2));
     return isPlainObject(parsed) ? parsed : undefined;
   } catch {
     return undefined;

@@ -71,6 +71,26 @@ describe('gitops fmt', () => {
     expect((await run('fmt', '--check', file)).code).toBe(0);
   });
 
+  it('formats a JSON file once: a second fmt changes nothing and --check passes', async () => {
+    const file = join(dir, 'cm.json');
+    const text =
+      '\n  {"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"n":12176941420362965433}}\n\n' +
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}  ';
+    await writeFile(file, text);
+    expect((await run('fmt', '--check', file)).code).toBe(1);
+    expect((await run('fmt', file)).code).toBe(0);
+    const once = await readFile(file, 'utf8');
+    expect(once).toMatch(/^\{\n {2}"apiVersion": "v1",\n/);
+    expect(once).toContain('"n": 12176941420362965433\n');
+    expect(once.endsWith('}\n')).toBe(true);
+    expect(once.split('\n').filter((l) => l === '')).toEqual(['']);
+    const check = await run('fmt', '--check', file);
+    expect(check.out.stderr).toEqual([]);
+    expect(check.code).toBe(0);
+    expect((await run('fmt', file)).code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(once);
+  });
+
   it('keeps the mode of a file it rewrites, and leaves no temporary file behind', async () => {
     const file = join(dir, 'private.yaml');
     await writeFile(file, messy, { mode: 0o600 });
@@ -138,6 +158,24 @@ describe('gitops validate', () => {
     expect(out.stderr[0]).toMatch(/car\.yaml:7:3: UnknownField: .*colour/);
   });
 
+  it('reports the problems of a bad --crd at the line and column of their fields', async () => {
+    const text = await readFile('examples/cars/car-crd.yaml', 'utf8');
+    const lines = text.split('\n');
+    expect(lines[34]).toBe('                type: string');
+    lines[34] = '                type: strng';
+    const crd = join(dir, 'crd.yaml');
+    await writeFile(crd, `# a broken copy\n---\n${lines.join('\n')}`);
+    const { code, out } = await run('validate', '--crd', crd, 'examples/cars/foo.yaml');
+    expect(code).toBe(1);
+    // Two lines added above: line 35 of the original is line 37 here, the value at column 23.
+    expect(out.stderr[0]).toMatch(/crd\.yaml:37:\d+: InvalidSchema: .*strng/);
+    const noPlural = text.replace('    plural: cars\n', '');
+    await writeFile(crd, noPlural);
+    const again = await run('validate', '--crd', crd, 'examples/cars/foo.yaml');
+    expect(again.code).toBe(1);
+    expect(again.out.stderr[0]).toMatch(/crd\.yaml:10:5: Invalid: .*names\.plural/);
+  });
+
   it('reports a --crd file that is not YAML, even when it is not among the paths', async () => {
     const crd = join(dir, 'crd.yaml');
     await writeFile(crd, 'apiVersion: apiextensions.k8s.io/v1\nkind: [CustomResourceDefinition\n');
@@ -155,6 +193,8 @@ describe('gitops validate', () => {
     };
     expect(list.kind).toBe('List');
     expect(list.items.map((i) => i.metadata.name)).toEqual(['foo']);
+    // The seed Car's distance (beyond 2^53) is printed exactly, not rounded.
+    expect(out.stdout.join('\n')).toContain('"distance": 12176941420362965433,');
   });
 
   it('exits 2 on a usage error', async () => {

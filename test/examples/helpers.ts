@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
+import { parseJsonExact } from '../../src/runtime/index.js';
+
 const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface LogLine {
@@ -118,7 +120,8 @@ export async function startSample(
       const text = await response.text();
       let body: unknown = text;
       try {
-        body = JSON.parse(text);
+        // Exactly: integers beyond 2^53 come back as bigints.
+        body = parseJsonExact(text);
       } catch {
         // Plain text answers stay text.
       }

@@ -44,6 +44,8 @@ describe('sample-app', () => {
     const foo = await app.request('GET', '/plain/foo');
     expect(foo.status).toBe(200);
     expect(foo.body).toMatchObject({ kind: 'Car', spec: { brand: 'SAAB' } });
+    // The distance beyond 2^53 is served exactly, not as 12176941420362965000.
+    expect((foo.body as { status: { distance: unknown } }).status.distance).toBe(12176941420362965433n);
 
     const updated = await app.request('PUT', '/plain/foo');
     expect(updated.status).toBe(200);

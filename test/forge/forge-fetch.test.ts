@@ -112,7 +112,7 @@ describe('createForgeFetch against a real server', () => {
     const silent: Handler = () => {
       // never answers: the pull request may or may not have been opened
     };
-    const fetch = createForgeFetch({ timeoutMs: 100, retry: { retries: 3, minDelayMs: 1, maxDelayMs: 2 } });
+    const fetch = createForgeFetch({ timeoutMs: 1_500, retry: { retries: 3, minDelayMs: 1, maxDelayMs: 2 } });
     const post = { method: 'POST', body: '{"title":"t"}' };
     handlers = [silent, silent];
     const err = await fetch(`${url}/pulls`, post).catch((e: unknown) => e);

@@ -92,6 +92,27 @@ describe('KubeClient on a real API server', () => {
     expect(await client.delete(ref)).toBe('notFound');
   });
 
+  it("sends and reads integers beyond 2^53 exactly (a Job's int64 activeDeadlineSeconds)", async () => {
+    const ns = await testNamespace(cluster, 'kube-bigint');
+    const job: KubeObject = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'long', namespace: ns.name },
+      spec: {
+        // 2^53 + 1: a number would round it to 2^53.
+        activeDeadlineSeconds: 9007199254740993n,
+        template: {
+          spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] },
+        },
+      },
+    };
+    const applied = await client.apply(job, { dryRun: true });
+    expect((applied.object.spec as { activeDeadlineSeconds: unknown }).activeDeadlineSeconds).toBe(
+      9007199254740993n,
+    );
+    expect((applied.object.spec as { backoffLimit: unknown }).backoffLimit).toBe(6);
+  });
+
   it('refuses names that would change the request path', async () => {
     const err = await client
       .get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: '..' })

@@ -5,6 +5,7 @@ import { ErrorCodes, GitOpsError, Scheme } from '../../src/runtime/index.js';
 import type { KindDefinition, KubeObject } from '../../src/runtime/index.js';
 import { Decoder } from '../../src/serializer/decode.js';
 import { splitFrames } from '../../src/serializer/frames.js';
+import { encodeJson } from '../../src/serializer/encode.js';
 import { join } from 'node:path';
 import { CORPUS } from '../support/corpus.js';
 
@@ -375,5 +376,52 @@ describe('collecting problems', () => {
       names.push(...doc.objects.map((o) => o.metadata.name ?? ''));
     }
     expect(names).toEqual(['a', 'b']);
+  });
+});
+
+describe('integers beyond 2^53', () => {
+  const seedCar = readFileSync(join(import.meta.dirname, '../../examples/cars/foo.yaml'), 'utf8');
+
+  it('reads the seed Car distance exactly, as a bigint, from YAML and from JSON', () => {
+    const yaml = new Decoder().decodeText(seedCar);
+    expect(yaml.errors).toEqual([]);
+    const status = yaml.objects[0]!.status as Record<string, unknown>;
+    expect(status.distance).toBe(12176941420362965433n);
+    // Safe integers and floats stay numbers.
+    expect(status.persons).toBe(0);
+    expect(status.speed).toBe(53.37474583162469);
+    const json = new Decoder().decodeText(encodeJson(yaml.objects), { contentType: 'json' });
+    expect(json.errors).toEqual([]);
+    expect(json.objects).toEqual(yaml.objects);
+  });
+
+  it('reads every YAML 1.1 integer form exactly, and leaves quoted digits strings', () => {
+    const text = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: {name: big}',
+      'big:',
+      '  hex: 0xFFFFFFFFFFFFFFFF',
+      '  octal: 01777777777777777777777',
+      '  binary: 0b11111111111111111111111111111111111111111111111111111111',
+      '  negative: -9223372036854775808',
+      '  underscores: 12_176_941_420_362_965_433',
+      '  safe: 9007199254740991',
+      '  float: 12176941420362965433.0',
+      '  quoted: "12176941420362965433"',
+      '',
+    ].join('\n');
+    const { objects, errors } = new Decoder({ strict: false }).decodeText(text);
+    expect(errors).toEqual([]);
+    expect(objects[0]!.big).toEqual({
+      hex: 0xffffffffffffffffn,
+      octal: 0o1777777777777777777777n,
+      binary: 2n ** 56n - 1n,
+      negative: -9223372036854775808n,
+      underscores: 12176941420362965433n,
+      safe: 9007199254740991,
+      float: Number('12176941420362965433'),
+      quoted: '12176941420362965433',
+    });
   });
 });

@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { isGitOpsError } from '../../src/runtime/errors.js';
+import { parseJsonExact } from '../../src/runtime/index.js';
 import { editJsonDocument } from '../../src/serializer/edit-json.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests mutate decoded documents freely */
 
 function edit(source: string, change: (value: any) => unknown): string {
-  const before = JSON.parse(source.replace(/^\ufeff/, ''));
+  const before = parseJsonExact(source.replace(/^\ufeff/, ''));
   const copy = structuredClone(before);
   const returned = change(copy);
   const after = returned === undefined ? copy : returned;
   const { text } = editJsonDocument(source, before, after);
-  expect(JSON.parse(text.replace(/^\ufeff/, ''))).toEqual(after);
+  expect(parseJsonExact(text.replace(/^\ufeff/, ''))).toEqual(after);
   return text;
 }
 

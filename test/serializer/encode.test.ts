@@ -132,6 +132,54 @@ describe('YAML', () => {
     );
   });
 
+  it("starts lists at their key's column with indentSequences: false, whatever the indent", () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: {
+        containers: [{ name: 'app', args: ['a', 'b'], env: [{ name: 'X', value: 'one\ntwo\n' }] }],
+        matrix: [[1, 2], [3]],
+        none: [],
+        flowless: 'x',
+      },
+    };
+    const four = encodeYamlDocument(pod, { indent: 4, indentSequences: false });
+    expect(four).toBe(
+      [
+        'apiVersion: v1',
+        'kind: Pod',
+        'metadata:',
+        '    name: p',
+        'spec:',
+        '    containers:',
+        '    - name: app',
+        '      args:',
+        '      - a',
+        '      - b',
+        '      env:',
+        '      - name: X',
+        '        value: |',
+        '            one',
+        '            two',
+        '    matrix:',
+        '    - - 1',
+        '      - 2',
+        '    - - 3',
+        '    none: []',
+        '    flowless: x',
+        '',
+      ].join('\n'),
+    );
+    expect(new Decoder().decodeText(four).objects).toEqual([pod]);
+    const indented = encodeYamlDocument(pod, { indent: 4 });
+    expect(indented).toContain('    containers:\n        - name: app\n');
+    expect(new Decoder().decodeText(indented).objects).toEqual([pod]);
+    expect(encodeYamlDocument(pod, { indent: 3, indentSequences: false })).toContain(
+      '   containers:\n   - name: app\n     args:\n     - a\n',
+    );
+  });
+
   it('is deterministic and keeps every value through a decode', () => {
     const text = readFileSync(join(CORPUS, 'argo-cd/install.yaml'), 'utf8');
     const { objects } = new Decoder().decodeText(text);
@@ -171,5 +219,24 @@ describe('JSON', () => {
     expect(lines).toHaveLength(3);
     expect(lines[0]?.startsWith('{"data":')).toBe(true);
     expect(encodeJsonDocument(scrambled, { lineEnding: '\r\n' }).endsWith('}\r\n')).toBe(true);
+  });
+});
+
+describe('integers beyond 2^53', () => {
+  const car = {
+    apiVersion: 'sample-app.weave.works/v1alpha1',
+    kind: 'Car',
+    metadata: { name: 'copy' },
+    status: { distance: 12176941420362965433n, debt: -9007199254740993n, persons: 2 },
+  };
+
+  it('writes them exactly in YAML and JSON, and reads back the same values', () => {
+    const yaml = encodeYaml(car);
+    expect(yaml).toContain('  distance: 12176941420362965433\n  debt: -9007199254740993\n');
+    expect(new Decoder().decodeText(yaml).objects).toEqual([car]);
+    const json = encodeJson(car);
+    expect(json).toContain('"distance": 12176941420362965433,');
+    expect(encodeJson(car, { indent: 0 })).toContain('"debt":-9007199254740993,');
+    expect(new Decoder().decodeText(json, { contentType: 'json' }).objects).toEqual([car]);
   });
 });

@@ -42,7 +42,8 @@ export function carScheme(): Scheme {
 
 export interface CarStatus {
   acceleration?: number;
-  distance?: number;
+  /** A bigint when beyond 2^53 (the seed Car's 12176941420362965433). */
+  distance?: number | bigint;
   persons?: number;
   speed?: number;
 }

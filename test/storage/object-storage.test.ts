@@ -7,6 +7,7 @@ import { byLabels, where } from '../../src/filter/index.js';
 import { ErrorCodes } from '../../src/runtime/index.js';
 import type { KubeObject } from '../../src/runtime/index.js';
 import { ObjectStorage, ManifestDirectory, openStorage } from '../../src/storage/index.js';
+import { REMOVED_COMMENTS_HEADER } from '../../src/serializer/index.js';
 import type { StorageOptions } from '../../src/storage/index.js';
 import {
   car,
@@ -286,6 +287,65 @@ describe('update, patch and delete with optimistic concurrency', () => {
     expect(readFileSync(join(root, 'foo.yaml'), 'utf8')).toBe(before);
   });
 
+  it('keeps the comments of fields an update or a patch removes at the top of the document', async () => {
+    const root = carsCopy();
+    const storage = await open({ root });
+    const foo = await storage.get<Car>(carKey('foo'));
+    delete foo.metadata.labels;
+    await storage.update(foo);
+    const once = readFileSync(join(root, 'foo.yaml'), 'utf8');
+    expect(once).toMatch(
+      /^# Comments of removed fields:\n# \.metadata\.labels: # who drives it most\n# Our family car\. /,
+    );
+    expect(once).not.toContain('owner: family');
+    await storage.patch(carKey('foo'), { type: 'merge', patch: { spec: { yearModel: null } } });
+    const twice = readFileSync(join(root, 'foo.yaml'), 'utf8');
+    // One header; the new comment joins the block.
+    expect(twice.split(REMOVED_COMMENTS_HEADER)).toHaveLength(2);
+    expect(twice).toContain(
+      `${REMOVED_COMMENTS_HEADER}\n# .metadata.labels: # who drives it most\n` +
+        '# .spec.yearModel: # quoted: a year model is a string, not a number\n# Our family car. ',
+    );
+    const read = await storage.get<Car>(carKey('foo'));
+    expect(read.metadata.labels).toBeUndefined();
+    expect(read.spec).toEqual({ brand: 'SAAB', engine: 'The best one' });
+    // A write that removes no commented field adds nothing.
+    read.spec!.engine = 'V8';
+    await storage.update(read);
+    expect(readFileSync(join(root, 'foo.yaml'), 'utf8')).toBe(twice.replace('The best one', 'V8'));
+  });
+
+  it('keeps the seed Car distance (beyond 2^53) exact through create, update and patch', async () => {
+    for (const contentType of ['yaml', 'json'] as const) {
+      const root = carsCopy();
+      const storage = await open({ root, layout: 'kind-namespace-name', contentType });
+      const foo = await (await open({ root: carsCopy() })).get<Car>(carKey('foo'));
+      expect(foo.status!.distance).toBe(12176941420362965433n);
+      const copy = structuredClone(foo);
+      copy.metadata = { name: 'copy', namespace: 'default' };
+      await storage.create(copy);
+      const file = join(root, `Car/default/copy/metadata.${contentType}`);
+      expect(readFileSync(file, 'utf8')).toMatch(/"?distance"?: 12176941420362965433\b/);
+      const read = await storage.get<Car>(carKey('copy'));
+      expect(read.status!.distance).toBe(12176941420362965433n);
+      read.spec!.engine = 'V8';
+      await storage.update(read);
+      expect(readFileSync(file, 'utf8')).toMatch(/"?distance"?: 12176941420362965433\b/);
+      await storage.patch(carKey('copy'), {
+        type: 'merge',
+        patch: { status: { distance: 18446744073709551615n } },
+      });
+      expect(readFileSync(file, 'utf8')).toMatch(/"?distance"?: 18446744073709551615\b/);
+      await storage.patch(carKey('copy'), {
+        type: 'json',
+        operations: [{ op: 'test', path: '/status/distance', value: 18446744073709551615n }],
+      });
+      const patched = await storage.get<Car>(carKey('copy'));
+      expect(patched.status!.distance).toBe(18446744073709551615n);
+      expect(patched.spec!.engine).toBe('V8');
+    }
+  });
+
   it('concurrent updates with the same resourceVersion: exactly one wins', async () => {
     const root = carsCopy();
     const one = await open({ root });
@@ -495,6 +555,24 @@ describe('layouts: the Go library sample-app', () => {
     const clash = await errorOf(storage.create(car('foo', 'other')));
     expect(clash.code).toBe(ErrorCodes.AlreadyExists);
     expect(clash.message).toContain('Car/foo/metadata.json');
+  });
+
+  it('reports an object defined in two files with the file, line and column of both', async () => {
+    const root = tempDir();
+    const doc = (name: string): string =>
+      `apiVersion: ${CAR_GROUP}/v1alpha1\nkind: Car\nmetadata:\n  name: ${name}\n  namespace: default\nspec:\n  brand: Volvo\n`;
+    writeFileSync(join(root, 'a.yaml'), `# the fleet\n${doc('foo')}---\n${doc('bar')}`);
+    writeFileSync(join(root, 'b.yaml'), `# again\n\n---\n${doc('bar')}`);
+    const raw = await ManifestDirectory.open({ root, placement: { file: 'fleet.yaml' } });
+    const storage = await ObjectStorage.open(raw, { scheme: carScheme(), watch: false });
+    opened.push(storage);
+    const [problem, ...more] = storage.problems();
+    expect(more).toEqual([]);
+    expect(problem!.code).toBe(ErrorCodes.AlreadyExists);
+    expect(problem!.details).toMatchObject({ file: 'b.yaml', document: 1, line: 4, column: 1 });
+    expect(problem!.message).toContain('in a.yaml:10:1 (document 1) and in b.yaml:4:1 (document 1)');
+    // The first one counts.
+    expect(storage.locate(carKey('bar'))).toEqual({ path: 'a.yaml', document: 1 });
   });
 
   it('reports a file whose object belongs at another path of the layout', async () => {

@@ -105,8 +105,12 @@ describe('crash safety', () => {
     for (let round = 0; round < 4; round += 1) {
       const child = runChild({ op: 'churn', root, name: 'big', size });
       expect(await child.firstLine).toBe('ready');
-      // Let it write a few versions, then kill it somewhere in the middle of one.
-      await pause(300 + Math.floor(Math.random() * 400));
+      // Wait for it to have written at least one version (however slow a loaded machine is),
+      // then kill it somewhere in the middle of a later one.
+      const before = readFileSync(join(root, 'big.yaml'), 'utf8');
+      for (let i = 0; i < 6_000 && readFileSync(join(root, 'big.yaml'), 'utf8') === before; i++)
+        await pause(10);
+      await pause(Math.floor(Math.random() * 300));
       await child.kill();
       const text = readFileSync(join(root, 'big.yaml'), 'utf8');
       const value = jsYaml.load(text) as { data: { a: string; b: string } };

@@ -15,3 +15,5 @@ export { testNamespace } from './test-namespace.js';
 export type { TestNamespace } from './test-namespace.js';
 export { clusterSetupTimeoutMs, useCluster } from './use-cluster.js';
 export type { TestCluster } from './use-cluster.js';
+export { startHoldingProxy } from './holding-proxy.js';
+export type { HoldingProxy } from './holding-proxy.js';

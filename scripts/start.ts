@@ -16,10 +16,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 import { printViews } from '../src/cli/commands-sync.js';
+import { HELM_ENV } from '../src/helm/index.js';
 import { toGitOpsError } from '../src/runtime/index.js';
 import { EngineTarget, Operator, applicationFor } from '../src/sync/index.js';
 import type { Application, HealthStatus } from '../src/sync/index.js';
 import { ensureClusterBinaries } from '../test/support/cluster/build.js';
+import { ensureHelm } from '../test/support/helm/build.js';
 import {
   clustersDir,
   isServing,
@@ -91,6 +93,8 @@ async function untilHealthy(target: EngineTarget, app: Application): Promise<Hea
 async function main(args: string[]): Promise<number> {
   const watch = args.includes('--watch');
   const kubeconfig = await kubeconfigPath(args);
+  // Charts render with the helm the tests build (cached beside the control plane), unless one is given.
+  if (!process.env[HELM_ENV]) process.env[HELM_ENV] = await ensureHelm();
   const root = await mkdtemp(join(tmpdir(), 'libgitops-demo-'));
   const target = new EngineTarget({ kubeconfig });
   const operator = new Operator({ target, follow: watch });

@@ -11,3 +11,4 @@ export * from './git/index.js';
 export * from './gitstorage/index.js';
 export * from './forge/index.js';
 export * from './kube/index.js';
+export * from './helm/index.js';

@@ -19,6 +19,7 @@ import {
   Operator,
   SyncEventRecorder,
   applicationKey,
+  chartRepositoriesFromSecrets,
   credentialsFromSecret,
   toApplication,
 } from '../sync/index.js';
@@ -100,6 +101,7 @@ export async function runOperator(flags: RunFlags, output: Output): Promise<numb
     }),
     onStatus: (app, status) => void writeStatus(client, app, status, written, log),
     credentialsFor: (app) => credentialsFromSecret(client, app),
+    chartRepositoriesFor: (app) => chartRepositoriesFromSecrets(client, app),
   });
   operator.on((event) => logEvent(log, event));
   const apiToken = process.env.GITOPS_API_TOKEN;

@@ -18,6 +18,7 @@ import {
   Operator,
   applicationFor,
   applicationKey,
+  chartRepositoriesFromSecrets,
   credentialsFromSecret,
   formatObjectDiffs,
   parseDuration,
@@ -43,6 +44,9 @@ interface SourceFlags extends GlobalFlags {
   branch?: string;
   name?: string;
   credentialsSecret?: string;
+  /** Helm values files (relative to the chart's folder) and `--set` values, after the application's own. */
+  values?: string[];
+  set?: string[];
 }
 
 export interface SyncFlags extends SourceFlags {
@@ -102,6 +106,7 @@ export async function runSync(sourceArg: string, flags: SyncFlags, output: Outpu
     follow: flags.follow,
     dryRun: flags.dryRun,
     credentialsFor: credentialsIn(target),
+    chartRepositoriesFor: (app) => chartRepositoriesFromSecrets(target.client, app),
   });
   const stopProgress = reportProgress(operator, output, flags.logLevel);
   operator.upsert(app);
@@ -151,6 +156,7 @@ export async function runDiff(sourceArg: string, flags: DiffFlags, output: Outpu
     target: destinations,
     follow: false,
     credentialsFor: credentialsIn(target),
+    chartRepositoriesFor: (app) => chartRepositoriesFromSecrets(target.client, app),
   });
   let snapshot: FolderSnapshot | undefined;
   try {
@@ -221,8 +227,28 @@ async function resolveApplication(
       `--credentials-secret "${secret}" is not a Secret name (lower-case letters, digits, "-" and ".")`,
     );
   }
+  // Checked before the source is resolved, so a bad value leaves no snapshot behind.
+  const parameters = (flags.set ?? []).map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw usage('--set', `--set "${pair}" must be NAME=VALUE, e.g. image.tag=1.2.3`);
+    return { name: pair.slice(0, eq), value: pair.slice(eq + 1) };
+  });
   const resolved = await applicationOf(sourceArg, flags, target, policy);
-  if (secret !== undefined) resolved.app.spec.source.credentialsSecretRef = { name: secret };
+  const app = resolved.app;
+  if (secret !== undefined) app.spec.source.credentialsSecretRef = { name: secret };
+  if ((flags.values?.length ?? 0) > 0 || parameters.length > 0) {
+    const helm = app.spec.source.helm ?? {
+      valueFiles: [],
+      parameters: [],
+      includeCRDs: true,
+      repositories: [],
+    };
+    app.spec.source.helm = {
+      ...helm,
+      valueFiles: [...helm.valueFiles, ...(flags.values ?? [])],
+      parameters: [...helm.parameters, ...parameters],
+    };
+  }
   return resolved;
 }
 

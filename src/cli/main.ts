@@ -51,6 +51,9 @@ function namespaceArg(value: string): string {
   return value;
 }
 
+const VALUES_HELP =
+  "Helm values file, relative to the chart folder (repeatable; after the Application's own)";
+const SET_HELP = 'Helm value NAME=VALUE (repeatable; wins over values files)';
 const CREDENTIALS_SECRET_HELP =
   'Secret with the repository credentials (username/password, token, or identity/known_hosts), ' +
   "read from the namespace of -n (default: the kubeconfig context's)";
@@ -130,6 +133,8 @@ export function buildProgram(output: Output, setCode: SetCode): Command {
     .option('--interval <duration>', 'with --follow: how often to look for changes (e.g. 30s, 3m)')
     .option('--name <name>', 'application name for a URL or folder (default: <repo>[-<path>]-<hash8>)')
     .option('--credentials-secret <name>', CREDENTIALS_SECRET_HELP)
+    .option('--values <file>', VALUES_HELP, collect, [])
+    .option('--set <name=value>', SET_HELP, collect, [])
     .addOption(outputOption(['table', 'json', 'yaml', 'name'], 'table'))
     .action(async (source: string, opts: Record<string, unknown>, command: Command) => {
       const { runSync } = await import('./commands-sync.js');
@@ -143,6 +148,8 @@ export function buildProgram(output: Output, setCode: SetCode): Command {
     .option('--branch <branch>', 'branch (default: main)')
     .option('--name <name>', 'application name for a URL or folder (default: <repo>[-<path>]-<hash8>)')
     .option('--credentials-secret <name>', CREDENTIALS_SECRET_HELP)
+    .option('--values <file>', VALUES_HELP, collect, [])
+    .option('--set <name=value>', SET_HELP, collect, [])
     .addOption(outputOption(['diff', 'table', 'json', 'yaml', 'name'], 'diff'))
     .action(async (source: string, opts: Record<string, unknown>, command: Command) => {
       const { runDiff } = await import('./commands-sync.js');
@@ -202,6 +209,16 @@ export function buildProgram(output: Output, setCode: SetCode): Command {
     .action(async (shell: 'bash' | 'zsh' | 'fish') => {
       const { completionScript } = await import('./completion.js');
       output.out(completionScript(program, shell));
+    });
+
+  sub('import')
+    .description(
+      'print Applications for Argo CD Application and Flux Kustomization/HelmRelease (+ GitRepository) manifests',
+    )
+    .argument('<files...>', 'files or folders of Argo CD or Flux manifests')
+    .action(async (paths: string[]) => {
+      const { runImport } = await import('./import.js');
+      setCode(await runImport(paths, output));
     });
 
   return program;

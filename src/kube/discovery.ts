@@ -131,6 +131,22 @@ export class RestMapper {
     return loading;
   }
 
+  /**
+   * Every served group/version, and every group/version/Kind, sorted: what Helm's
+   * `.Capabilities.APIVersions` holds (`--api-versions`).
+   */
+  async apiVersions(signal?: AbortSignal): Promise<string[]> {
+    if (this.#loaded === undefined) await this.refresh(signal);
+    await this.#loaded;
+    const out = new Set<string>();
+    for (const info of [...this.#byGvk.values(), ...this.#taught.values()]) {
+      const gv = info.group === '' ? info.version : `${info.group}/${info.version}`;
+      out.add(gv);
+      out.add(`${gv}/${info.kind}`);
+    }
+    return [...out].sort();
+  }
+
   /** Forgets everything; the next lookup reads discovery again. */
   invalidate(): void {
     this.#loaded = undefined;

@@ -153,6 +153,20 @@ export class KubeClient {
     return { object: res.body, created: res.status === 201 };
   }
 
+  /** The server's version (`gitVersion` of `/version`, e.g. `v1.32.13`). */
+  async serverVersion(signal?: AbortSignal): Promise<string> {
+    const res = await this.rest.request<{ gitVersion?: unknown }>({
+      method: 'GET',
+      path: '/version',
+      signal,
+    });
+    const version = res.body?.gitVersion;
+    if (typeof version !== 'string' || !/^v\d+\.\d+/.test(version)) {
+      throw new GitOpsError(ErrorCodes.BadRequest, `the API server's /version has no usable gitVersion`);
+    }
+    return version;
+  }
+
   /** The object, or undefined when it does not exist. */
   async get(ref: ObjectRef, signal?: AbortSignal): Promise<KubeObject | undefined> {
     const { info, namespace } = await this.locate(ref, signal);
@@ -241,6 +255,28 @@ export class KubeClient {
         throw err;
       }
     }
+  }
+
+  /**
+   * Creates an object (POST), e.g. one with `metadata.generateName`, whose name the server picks;
+   * AlreadyExists if its name is taken.
+   */
+  async create(
+    object: KubeObject,
+    options: { fieldManager?: string; signal?: AbortSignal } = {},
+  ): Promise<KubeObject> {
+    const { info, namespace } = await this.locate(object, options.signal);
+    const res = await this.rest.request<KubeObject>({
+      method: 'POST',
+      path: resourcePath(info, namespace),
+      query: { fieldManager: options.fieldManager ?? this.fieldManager, fieldValidation: 'Strict' },
+      body: withNamespace(object, namespace),
+      object: keyString(info, namespace, object.metadata?.name ?? `${object.metadata?.generateName ?? ''}*`),
+      verb: 'create of',
+      retry: false,
+      signal: options.signal,
+    });
+    return res.body;
   }
 
   /** Deletes an object: `deleted`, or `notFound` if it was already gone. */

@@ -68,6 +68,12 @@ export const ErrorCodes = {
   // Sync engine.
   PruneRefused: 'PruneRefused',
   Unhealthy: 'Unhealthy',
+  /** Two annotations of one object (ours, Argo CD's, Flux's, Helm's) ask for different things. */
+  AnnotationConflict: 'AnnotationConflict',
+  /** Helm (or another renderer) could not render a source path. */
+  RenderFailed: 'RenderFailed',
+  /** A hook did not succeed, so the sync stopped. */
+  HookFailed: 'HookFailed',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

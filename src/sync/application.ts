@@ -32,6 +32,28 @@ export interface ApplicationSource {
   paths: string[];
   /** A Secret (in the application's namespace) with `username`/`password`, `token` or `identity`/`known_hosts` (see repository-credentials.ts). */
   credentialsSecretRef?: { name: string };
+  /** How a path holding a Helm chart (a Chart.yaml) is rendered; ignored for other paths. */
+  helm?: ApplicationHelm;
+}
+
+/** Argo CD's names, where it has them. */
+export interface ApplicationHelm {
+  /** The application's name by default. */
+  releaseName?: string;
+  /** Relative to the chart's folder, applied in order; they must stay inside the repository. */
+  valueFiles: string[];
+  /** Inline values as YAML text (win over the files). */
+  values?: string;
+  /** Inline values as an object (win over `values`). */
+  valuesObject?: Record<string, unknown>;
+  /** Single values, as `--set` (or `--set-string` with forceString); they win over everything. */
+  parameters: Array<{ name: string; value: string; forceString?: boolean }>;
+  /** Render `crds/` (default true). */
+  includeCRDs: boolean;
+  /** Skip values files a chart lacks (for applications of several charts); default false. */
+  ignoreMissingValueFiles?: boolean;
+  /** Chart repositories needing credentials or a CA: a Secret with `username`/`password` and/or `ca.crt`. */
+  repositories: Array<{ url: string; secretRef?: { name: string } }>;
 }
 
 export interface ApplicationDestination {
@@ -157,6 +179,46 @@ const specSchema: JSONSchemaProps = {
           type: 'object',
           required: ['name'],
           properties: { name: { type: 'string', minLength: 1 } },
+        },
+        helm: {
+          type: 'object',
+          properties: {
+            releaseName: { type: 'string', minLength: 1, maxLength: 53 },
+            valueFiles: { type: 'array', default: [], items: { type: 'string', minLength: 1 } },
+            values: { type: 'string' },
+            valuesObject: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+            parameters: {
+              type: 'array',
+              default: [],
+              items: {
+                type: 'object',
+                required: ['name', 'value'],
+                properties: {
+                  name: { type: 'string', minLength: 1 },
+                  value: { type: 'string' },
+                  forceString: { type: 'boolean' },
+                },
+              },
+            },
+            includeCRDs: { type: 'boolean', default: true },
+            ignoreMissingValueFiles: { type: 'boolean' },
+            repositories: {
+              type: 'array',
+              default: [],
+              items: {
+                type: 'object',
+                required: ['url'],
+                properties: {
+                  url: { type: 'string', pattern: '^https?://' },
+                  secretRef: {
+                    type: 'object',
+                    required: ['name'],
+                    properties: { name: { type: 'string', minLength: 1 } },
+                  },
+                },
+              },
+            },
+          },
         },
       },
     },

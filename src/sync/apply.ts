@@ -5,7 +5,7 @@
  * the server's dry-run says whether our apply would change anything, and only then it is sent,
  * reported as drift.
  */
-import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, sleep } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { diffObjects, sameObject } from './diff.js';
@@ -49,6 +49,16 @@ export async function applyObject(
   dryRun: boolean,
 ): Promise<ApplyOutcome> {
   const known = live === 'unknown' ? undefined : live;
+  const { applyPolicy, validate } = planned.options;
+  // IfNotPresent: created when missing, never touched after.
+  if (known !== undefined && applyPolicy === 'IfNotPresent') {
+    return { action: 'unchanged', drifted: false, object: known };
+  }
+  const opts = {
+    force: applyPolicy === 'Merge' ? false : ctx.force,
+    fieldValidation: validate ? ('Strict' as const) : ('Ignore' as const),
+    signal: ctx.signal,
+  };
   if (known !== undefined && isUpToDate(known, planned, ctx.fieldManager)) {
     return { action: 'unchanged', drifted: false, object: known };
   }
@@ -56,11 +66,7 @@ export async function applyObject(
     known !== undefined && known.metadata?.annotations?.[DESIRED_HASH_ANNOTATION] === planned.desiredHash;
   let changes: FieldChange[] | undefined;
   if (dryRun || suspectDrift) {
-    const trial = await ctx.client.apply(planned.object, {
-      dryRun: true,
-      force: ctx.force,
-      signal: ctx.signal,
-    });
+    const trial = await ctx.client.apply(planned.object, { ...opts, dryRun: true });
     const before = known ?? (trial.created ? undefined : await ctx.client.get(refOf(planned), ctx.signal));
     if (before !== undefined && sameObject(before, trial.object)) {
       return { action: 'unchanged', drifted: false, object: before };
@@ -75,13 +81,48 @@ export async function applyObject(
       };
     }
   }
-  const applied = await ctx.client.apply(planned.object, { force: ctx.force, signal: ctx.signal });
+  const applied = await applyOrRecreate(ctx, planned, known, opts);
   return {
     action: applied.created ? 'created' : 'configured',
     drifted: suspectDrift,
     object: applied.object,
     ...(changes === undefined ? {} : { changes }),
   };
+}
+
+/**
+ * The apply; with `recreate` (Argo CD `Replace=true`, Flux `force: enabled`), an apply refused
+ * because a field is immutable deletes the object, waits until it is gone, and creates it again.
+ */
+async function applyOrRecreate(
+  ctx: ApplyContext,
+  planned: PlannedObject,
+  known: KubeObject | undefined,
+  opts: { force: boolean; fieldValidation: 'Strict' | 'Ignore'; signal?: AbortSignal },
+): Promise<{ object: KubeObject; created: boolean }> {
+  try {
+    return await ctx.client.apply(planned.object, opts);
+  } catch (err) {
+    if (!planned.options.recreate || !isImmutableRefusal(err)) throw err;
+  }
+  const ref = refOf(planned);
+  const uid = known?.metadata?.uid ?? (await ctx.client.get(ref, ctx.signal))?.metadata?.uid;
+  await ctx.client.delete(ref, {
+    propagationPolicy: 'Foreground',
+    ...(uid === undefined ? {} : { preconditions: { uid } }),
+    signal: ctx.signal,
+  });
+  for (let wait = 50; ; wait = Math.min(1_000, wait * 2)) {
+    const still = await ctx.client.get(ref, ctx.signal);
+    if (still === undefined || (uid !== undefined && still.metadata?.uid !== uid)) break;
+    await sleep(wait, ctx.signal);
+  }
+  const created = await ctx.client.apply(planned.object, opts);
+  return { object: created.object, created: false };
+}
+
+function isImmutableRefusal(err: unknown): boolean {
+  return err instanceof GitOpsError && err.code === ErrorCodes.Invalid && /immutable/i.test(err.message);
 }
 
 export function refOf(planned: PlannedObject): {

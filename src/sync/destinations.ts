@@ -16,6 +16,7 @@ import type { Application } from './application.js';
 import type { DriftEvent } from './drift.js';
 import type { SyncEngineOptions } from './engine.js';
 import { EngineTarget } from './engine-target.js';
+import type { HelmCapabilities } from '../helm/index.js';
 import type { HealthStatus } from './health.js';
 import type {
   AppliedRevision,
@@ -79,6 +80,10 @@ export class DestinationTargets implements SyncTarget {
 
   health(app: Application, signal?: AbortSignal): Promise<HealthStatus> {
     return this.#with(app, signal, (t) => t.health(app, signal));
+  }
+
+  capabilities(app: Application, signal?: AbortSignal): Promise<HelmCapabilities> {
+    return this.#with(app, signal, (t) => t.capabilities(app, signal));
   }
 
   appliedRevision(app: Application, signal?: AbortSignal): Promise<AppliedRevision | undefined> {

@@ -193,6 +193,9 @@ export class DriftWatcher {
   async #check(live: KubeObject | undefined, id: string): Promise<void> {
     const planned = this.#planned(id);
     if (planned === undefined || this.#busy.has(id)) return;
+    // Objects applied once (IfNotPresent) or never (Ignore) have no drift to report.
+    const policy = planned.options.applyPolicy;
+    if (policy === 'Ignore' || (policy === 'IfNotPresent' && live !== undefined)) return;
     if (
       live !== undefined &&
       (live.metadata?.deletionTimestamp !== undefined || isUpToDate(live, planned, this.#engine.fieldManager))

@@ -17,6 +17,7 @@ import {
   parseApiVersion,
   parseObjectKey,
 } from '../runtime/index.js';
+import type { HelmCapabilities } from '../helm/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
 import { DriftWatcher } from './drift.js';
@@ -77,6 +78,26 @@ export class EngineTarget implements SyncTarget {
       );
     this.engine = new SyncEngine(this.client, options);
     this.#inventoryNamespaceOf = options.inventoryNamespaceOf ?? ((app) => app.metadata.namespace);
+  }
+
+  #capabilities: { at: number; value: Promise<HelmCapabilities> } | undefined;
+
+  /** Version and API versions of this cluster, read again after a minute (CRDs come and go). */
+  capabilities(_app?: Application, signal?: AbortSignal): Promise<HelmCapabilities> {
+    const now = Date.now();
+    if (this.#capabilities === undefined || now - this.#capabilities.at > 60_000) {
+      const value = (async () => {
+        this.client.mapper.invalidate();
+        const [kubeVersion, apiVersions] = await Promise.all([
+          this.client.serverVersion(signal),
+          this.client.mapper.apiVersions(signal),
+        ]);
+        return { kubeVersion, apiVersions };
+      })();
+      value.catch(() => (this.#capabilities = undefined));
+      this.#capabilities = { at: now, value };
+    }
+    return this.#capabilities.value;
   }
 
   /** Closes the client's connections when this target made it. */
@@ -290,7 +311,12 @@ function toObjectSyncResult(o: ObjectResult, dryRun: boolean): ObjectSyncResult 
           ? 'would-prune'
           : 'pruned'
         : o.action;
-  const message = o.error?.message ?? o.message;
+  const detail = o.error?.message ?? o.message;
+  const hook =
+    o.hook === undefined
+      ? undefined
+      : `${o.hook.phase} hook ${o.hook.outcome}${o.hook.deleted ? ' (deleted)' : ''}`;
+  const message = hook === undefined ? detail : detail === undefined ? hook : `${hook}: ${detail}`;
   return {
     object: o.id ?? '(unnamed)',
     action,

@@ -32,8 +32,9 @@ import { assessHealth, MISSING } from './health.js';
 import { Inventory } from './inventory.js';
 import type { InventoryEntry } from './inventory.js';
 import { APPLICATION_LABEL, checkApplicationName } from './marks.js';
-import { crdKindOf, isCustomResourceDefinition, planSync } from './plan.js';
-import type { Plan, PlannedObject } from './plan.js';
+import { desiredStateHash, hookNotRun, runHook } from './hooks.js';
+import { APPLY_PHASES, crdKindOf, isCustomResourceDefinition, planSync } from './plan.js';
+import type { ApplyPhase, Plan, PlannedObject } from './plan.js';
 import { pruneObjects } from './prune.js';
 import type { PruneOutcome } from './prune.js';
 import { summarize } from './result.js';
@@ -52,6 +53,8 @@ export interface SyncEngineOptions {
   healthTimeoutMs?: number;
   /** Poll interval while waiting for health; default 1 s. */
   healthPollIntervalMs?: number;
+  /** How long one hook may take to succeed or fail; default 10 min. */
+  hookTimeoutMs?: number;
 }
 
 export interface SyncRequest {
@@ -105,6 +108,7 @@ export class SyncEngine {
   readonly crdEstablishedTimeoutMs: number;
   readonly healthTimeoutMs: number;
   readonly healthPollIntervalMs: number;
+  readonly hookTimeoutMs: number;
   readonly #plans = new Map<string, Plan>();
 
   constructor(client: KubeClient, options: SyncEngineOptions = {}) {
@@ -115,6 +119,7 @@ export class SyncEngine {
     this.crdEstablishedTimeoutMs = options.crdEstablishedTimeoutMs ?? 60_000;
     this.healthTimeoutMs = options.healthTimeoutMs ?? 5 * 60_000;
     this.healthPollIntervalMs = options.healthPollIntervalMs ?? 1_000;
+    this.hookTimeoutMs = options.hookTimeoutMs ?? 10 * 60_000;
   }
 
   /** The plan of the last (non-dry-run) sync of an application, as drift watching uses it. */
@@ -233,27 +238,110 @@ export class SyncEngine {
       }
     };
 
+    // Hooks run when the desired state differs from the one whose hooks last ran to the end.
+    const stateHash = desiredStateHash(plan);
+    const hooksDue = plan.hooks.length > 0 && inventory.hooksRanFor !== stateHash;
+    const hookResults: ObjectResult[] = [];
+    const hookCtx = {
+      client: this.client,
+      force: run.force,
+      timeoutMs: this.hookTimeoutMs,
+      pollIntervalMs: this.healthPollIntervalMs,
+      signal: request.signal,
+    };
+    const runHooks = async (hooks: readonly PlannedObject[]): Promise<void> => {
+      if (hooks.length === 0) return;
+      if (run.stop !== undefined) {
+        hookResults.push(...hooks.map((p) => hookNotRun(p, 'not attempted', run.stop)));
+        return;
+      }
+      if (dryRun || !hooksDue) {
+        const message = dryRun
+          ? hooksDue
+            ? 'would run'
+            : 'would not run: the desired state is the one whose hooks last ran'
+          : 'not run: the desired state is the one whose hooks last ran';
+        hookResults.push(...hooks.map((p) => hookNotRun(p, message)));
+        return;
+      }
+      await writeInventoryFirst();
+      const results = await mapLimit(hooks, this.concurrency, (p) => runHook(hookCtx, p));
+      hookResults.push(...results);
+      const failed = results.filter((r) => r.action === 'failed');
+      if (failed.length > 0) {
+        this.#halt(
+          run,
+          new GitOpsError(
+            ErrorCodes.HookFailed,
+            `${failed.map((r) => r.error?.message ?? r.id).join('; ')}; later phases are not applied`,
+            { details: { object: failed[0]!.id } },
+          ),
+        );
+      }
+    };
+    type Unit = { phase: string; wave: number; hooks?: PlannedObject[]; step?: (typeof plan.steps)[number] };
+    const units: Unit[] = plan.steps.map((step) => ({ phase: step.phase, wave: step.wave, step }));
+    for (const hook of plan.hooks) {
+      if (hook.options.hook === 'SyncFail') continue;
+      const last = units.find((u) => u.hooks !== undefined && u.phase === hook.phase && u.wave === hook.wave);
+      if (last !== undefined) last.hooks!.push(hook);
+      else units.push({ phase: hook.phase, wave: hook.wave, hooks: [hook] });
+    }
+    // Phase, then wave; inside a wave the objects first, then its hooks.
+    units.sort(
+      (a, b) =>
+        APPLY_PHASES.indexOf(a.phase as ApplyPhase) - APPLY_PHASES.indexOf(b.phase as ApplyPhase) ||
+        a.wave - b.wave ||
+        (a.hooks === undefined ? 0 : 1) - (b.hooks === undefined ? 0 : 1) ||
+        (a.step?.stage ?? 0) - (b.step?.stage ?? 0),
+    );
+
     let waveObjects: PlannedObject[] = [];
     let wave: string | undefined;
-    for (const step of plan.steps) {
-      const stepWave = `${step.phase}/${step.wave}`;
+    for (const unit of units) {
+      const stepWave = `${unit.phase}/${unit.wave}`;
+      // PostSync hooks run once everything before them is healthy, as in Argo CD.
+      const postSyncHooks = unit.hooks !== undefined && unit.phase === 'PostSync' && hooksDue;
       if (
-        request.waitForHealth &&
-        wave !== undefined &&
-        stepWave !== wave &&
+        (request.waitForHealth || postSyncHooks) &&
+        waveObjects.length > 0 &&
+        (stepWave !== wave || unit.hooks !== undefined) &&
         run.stop === undefined &&
         !dryRun
       ) {
-        const problem = await this.#waitForHealth(run, waveObjects, wave);
+        const problem = await this.#waitForHealth(run, waveObjects, wave!);
         if (problem !== undefined) this.#halt(run, problem);
         waveObjects = [];
       }
       wave = stepWave;
+      if (unit.hooks !== undefined) {
+        await runHooks(unit.hooks);
+        continue;
+      }
+      const step = unit.step!;
       if (run.stop === undefined) await writeInventoryFirst();
       await mapLimit(step.objects, this.concurrency, (p) => this.#applyPlanned(run, p));
       waveObjects.push(...step.objects);
       if (step.stage === 0 && run.stop === undefined) await this.#awaitEstablished(run, step.objects);
     }
+    const syncFail = plan.hooks.filter((p) => p.options.hook === 'SyncFail');
+    const syncFailed = run.stop !== undefined || [...run.results.values()].some((r) => r.action === 'failed');
+    if (syncFail.length > 0) {
+      if (
+        syncFailed &&
+        hooksDue &&
+        !dryRun &&
+        !(run.stop !== undefined && (isConnectionError(run.stop) || isAborted(run.stop)))
+      ) {
+        const stop = run.stop;
+        run.stop = undefined;
+        await runHooks(syncFail);
+        run.stop = stop ?? run.stop;
+      } else {
+        hookResults.push(...syncFail.map((p) => hookNotRun(p, 'not run: the sync did not fail')));
+      }
+    }
+    if (hooksDue && !dryRun && !syncFailed && run.stop === undefined) inventory.setHooksRanFor(stateHash);
     if (inventoryPending && run.stop === undefined) await writeInventoryFirst();
 
     const pruneOutcomes = await this.#prune(run, stored);
@@ -273,6 +361,8 @@ export class SyncEngine {
       ...plan.objects.map(
         (p) => run.results.get(p.id) ?? planned(p, 'skipped', { error: run.stop, message: 'not attempted' }),
       ),
+      ...hookResults,
+      ...plan.skipped.map((p) => planned(p, 'skipped', { message: 'not applied: a hook of the Skip phase' })),
       ...plan.rejected.map((r): ObjectResult => ({
         ...(r.id === undefined ? {} : { id: r.id }),
         ...(r.key === undefined ? {} : { key: r.key }),
@@ -347,6 +437,17 @@ export class SyncEngine {
       return;
     }
     const kind = `${p.key.group}/${p.key.kind}`;
+    if (p.options.applyPolicy === 'Ignore') {
+      const live = run.live.get(p.id);
+      run.results.set(
+        p.id,
+        planned(p, 'skipped', {
+          message: 'not applied: its annotations say Ignore (or reconcile: disabled)',
+          health: live === undefined ? MISSING : assessHealth(live),
+        }),
+      );
+      return;
+    }
     const crdProblem = run.crdProblems.get(kind);
     if (crdProblem !== undefined) {
       run.results.set(
@@ -381,7 +482,12 @@ export class SyncEngine {
           ? err.withDetails({ object: p.id })
           : toGitOpsError(err, ErrorCodes.InternalError, { object: p.id });
       if (isConnectionError(error) || isAborted(error)) this.#halt(run, error);
-      const coming = run.dryRun ? this.#providedByThisSync(run, p, error) : undefined;
+      const coming = run.dryRun
+        ? (this.#providedByThisSync(run, p, error) ??
+          (p.options.skipDryRunOnMissingResource && error.code === ErrorCodes.UnknownKind
+            ? 'not checked by the server: its kind is not served yet (SkipDryRunOnMissingResource)'
+            : undefined))
+        : undefined;
       if (coming !== undefined) {
         run.results.set(p.id, planned(p, 'created', { health: MISSING, message: coming }));
         return;
@@ -527,7 +633,7 @@ export class SyncEngine {
 
   async #prune(run: Run, stored: ReadonlyMap<string, InventoryEntry>): Promise<PruneOutcome[]> {
     if (!run.request.prune) return [];
-    const desired = new Set<string>(run.plan.objects.map((p) => p.id));
+    const desired = new Set<string>([...run.plan.objects, ...run.plan.skipped].map((p) => p.id));
     for (const r of run.plan.rejected) if (r.id !== undefined) desired.add(r.id);
     const candidates = [...stored.values()].filter((e) => !desired.has(e.id));
     if (candidates.length === 0) return [];
@@ -654,6 +760,7 @@ function planned(
     stage: p.stage,
     action,
     health: MISSING,
+    ...(p.warnings.length > 0 ? { warnings: p.warnings } : {}),
     ...stripUndefined(extra),
   };
 }

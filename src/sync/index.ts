@@ -34,3 +34,21 @@ export {
   TRACKING_ID_ANNOTATION,
   trackingId,
 } from './marks.js';
+export type {
+  ApplyPolicy,
+  HookDeletePolicy,
+  HookPhase,
+  ObjectOptions,
+  ReadOptionsResult,
+} from './object-options.js';
+export {
+  APPLY_POLICY_ANNOTATION,
+  HOOK_ANNOTATION,
+  HOOK_DELETE_POLICY_ANNOTATION,
+  HOOK_DELETE_POLICIES,
+  HOOK_PHASES,
+  defaultObjectOptions,
+  readObjectOptions,
+} from './object-options.js';
+export type { ImportResult, ImportedApplication } from './import.js';
+export { importApplications } from './import.js';

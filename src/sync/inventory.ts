@@ -9,7 +9,10 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { ErrorCodes, GitOpsError, isPlainObject, makeError } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { KubeClient } from '../kube/index.js';
-import { INVENTORY_LABEL } from './marks.js';
+import { INVENTORY_LABEL, MARK_PREFIX } from './marks.js';
+
+/** Annotation on the inventory: hash of the desired state whose hooks last ran to the end. */
+export const HOOKS_RAN_FOR_ANNOTATION = `${MARK_PREFIX}hooks-ran-for`;
 
 export interface InventoryEntry {
   /** ObjectKey string. */
@@ -28,6 +31,8 @@ export class Inventory {
   readonly name: string;
   readonly #client: KubeClient;
   #stored: Map<string, InventoryEntry> | undefined;
+  #hooksRanFor: string | undefined;
+  #storedHooksRanFor: string | undefined;
 
   constructor(client: KubeClient, application: string, namespace: string) {
     this.#client = client;
@@ -48,7 +53,19 @@ export class Inventory {
       signal,
     );
     this.#stored = object === undefined ? new Map() : parseInventory(object, this.namespace);
+    this.#storedHooksRanFor = object?.metadata?.annotations?.[HOOKS_RAN_FOR_ANNOTATION];
+    this.#hooksRanFor ??= this.#storedHooksRanFor;
     return this.#stored;
+  }
+
+  /** The desired state whose hooks last ran to the end (hooks run again only when it changes). */
+  get hooksRanFor(): string | undefined {
+    return this.#storedHooksRanFor;
+  }
+
+  /** Records, with the next write, that the hooks of this desired state ran. */
+  setHooksRanFor(hash: string): void {
+    this.#hooksRanFor = hash;
   }
 
   /** True when `entries` differ from what is stored. */
@@ -61,7 +78,8 @@ export class Inventory {
 
   /** Stores `entries` (server-side apply with our field manager); no request if unchanged. */
   async write(entries: ReadonlyMap<string, InventoryEntry>, signal?: AbortSignal): Promise<boolean> {
-    if (this.#stored !== undefined && !this.differs(entries)) return false;
+    if (this.#stored !== undefined && !this.differs(entries) && this.#hooksRanFor === this.#storedHooksRanFor)
+      return false;
     const list = [...entries.values()]
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .map((e) => [e.id, e.apiVersion]);
@@ -73,6 +91,9 @@ export class Inventory {
         name: this.name,
         namespace: this.namespace,
         labels: { [INVENTORY_LABEL]: this.application },
+        ...(this.#hooksRanFor === undefined
+          ? {}
+          : { annotations: { [HOOKS_RAN_FOR_ANNOTATION]: this.#hooksRanFor } }),
       },
     };
     // Both keys are always sent, one of them empty, so switching form drops the other one.
@@ -85,6 +106,7 @@ export class Inventory {
     }
     await this.#client.apply(body, { signal });
     this.#stored = new Map(entries);
+    this.#storedHooksRanFor = this.#hooksRanFor;
     return true;
   }
 }

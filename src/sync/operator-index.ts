@@ -31,8 +31,8 @@ export type {
   StatusWriteBackSpec,
   SyncPolicy,
 } from './application.js';
-export { Renderer } from './render.js';
-export type { RenderedPath, RendererOptions } from './render.js';
+export { Renderer, renderContextOf } from './render.js';
+export type { RenderContext, RenderedPath, RendererOptions } from './render.js';
 export { RenderCache } from './render-cache.js';
 export type { RenderCacheOptions, RenderCacheStats } from './render-cache.js';
 export {
@@ -61,7 +61,11 @@ export { Operator, comparableUrl } from './operator.js';
 export type { ApplicationView, OperatorEvent, OperatorOptions } from './operator.js';
 export { DeliveryMemory, handlePushWebhook } from './triggers.js';
 export type { PushTriggerOptions, PushTriggerResult } from './triggers.js';
-export { credentialsFromSecret, credentialsFromSecretData } from './repository-credentials.js';
+export {
+  chartRepositoriesFromSecrets,
+  credentialsFromSecret,
+  credentialsFromSecretData,
+} from './repository-credentials.js';
 export { LeaderElector } from './leader-election.js';
 export type { LeaderElectionOptions } from './leader-election.js';
 export { StatusWriteBack, writtenStatus } from './status-write-back.js';

@@ -17,7 +17,9 @@ import { formatObjectDiffs } from './sync-target.js';
 import type { ObjectDiff, SyncTarget } from './sync-target.js';
 import { ApplicationReconciler } from './reconciler.js';
 import type { SyncRecord, TriggerReason } from './reconciler.js';
-import { Renderer } from './render.js';
+import { Renderer, renderContextOf } from './render.js';
+import type { RenderContext } from './render.js';
+import type { ChartRepository } from '../helm/index.js';
 import type { SyncEventRecorder } from './sync-events.js';
 import { StatusWriteBack } from './status-write-back.js';
 
@@ -42,6 +44,8 @@ export interface OperatorOptions {
   renderer?: Renderer;
   /** Credentials for an application's repository (e.g. from its Secret); none by default. */
   credentialsFor?: (app: Application) => Promise<Credentials | undefined>;
+  /** Chart repositories an application's Helm charts may fetch from, with credentials (e.g. from its Secrets). */
+  chartRepositoriesFor?: (app: Application) => Promise<ChartRepository[]>;
   /** Where bare clones are kept (reused across restarts); temporary folders by default. */
   dataDir?: string;
   /** Run timers and follow remotes; false for a one-shot sync. Default true. */
@@ -117,6 +121,7 @@ export class Operator {
       {
         source: (a, signal) => this.source(a, signal),
         renderer: this.renderer,
+        renderContext: (a, signal) => this.renderContext(a, signal),
         target: this.target,
         unhealthyDependencies: (a) => this.unhealthyDependencies(a),
         onStatus: (a, status) => {
@@ -233,12 +238,32 @@ export class Operator {
     const ac = new AbortController();
     signal?.addEventListener('abort', () => ac.abort(), { once: true });
     const { git, revision } = await this.source(app, ac.signal);
-    const rendered = await this.renderer.renderAll(git, revision, app.spec.source.paths, ac.signal);
+    const rendered = await this.renderer.renderAll(
+      git,
+      revision,
+      app.spec.source.paths,
+      ac.signal,
+      await this.renderContext(app, ac.signal),
+    );
     return this.target.diff(
       app,
       rendered.flatMap((r) => r.objects),
       ac.signal,
     );
+  }
+
+  /** What rendering needs of `app`: its Helm settings, the destination's capabilities, chart repositories. */
+  async renderContext(app: Application, signal?: AbortSignal): Promise<RenderContext> {
+    const target = this.target;
+    const repositories =
+      (app.spec.source.helm?.repositories.length ?? 0) > 0
+        ? await this.options.chartRepositoriesFor?.(app)
+        : undefined;
+    return renderContextOf(app, {
+      ...(target.capabilities === undefined ? {} : { capabilities: (a, s) => target.capabilities!(a, s) }),
+      ...(repositories === undefined ? {} : { repositories }),
+      ...(signal === undefined ? {} : { signal }),
+    });
   }
 
   /** True once every repository has been fetched at least once. */

@@ -27,11 +27,11 @@ import {
 } from '../runtime/index.js';
 import type { GroupKind, KubeObject, ObjectKey } from '../runtime/index.js';
 import { desiredHash } from './desired-hash.js';
+import { readObjectOptions } from './object-options.js';
+import type { ObjectOptions } from './object-options.js';
 import {
   APPLICATION_LABEL,
   DESIRED_HASH_ANNOTATION,
-  SYNC_PHASE_ANNOTATION,
-  SYNC_WAVE_ANNOTATION,
   checkApplicationName,
   trackingId,
   TRACKING_ID_ANNOTATION,
@@ -55,6 +55,10 @@ export interface PlannedObject {
   kindRank: number;
   /** Position in the input, for messages. */
   index: number;
+  /** What its annotations (ours, Argo CD's, Flux's, Helm's) ask for. */
+  options: ObjectOptions;
+  /** Annotations of other tools it carries that are not acted on. */
+  warnings: string[];
 }
 
 /** Objects applied together: one stage of one wave of one phase. */
@@ -77,6 +81,13 @@ export interface RejectedObject {
 export interface Plan {
   application: string;
   objects: PlannedObject[];
+  /** Objects never applied: hooks of the Skip phase (e.g. Helm test hooks). */
+  skipped: PlannedObject[];
+  /**
+   * Hooks (PreSync, Sync, PostSync, SyncFail), in plan order: run in their phase and wave, waited
+   * for, never in the inventory and never pruned.
+   */
+  hooks: PlannedObject[];
   steps: PlanStep[];
   rejected: RejectedObject[];
 }
@@ -196,9 +207,12 @@ export function planSync(input: PlanInput): Plan {
   const byId = new Map<string, PlannedObject[]>();
   for (const p of candidates) byId.set(p.id, [...(byId.get(p.id) ?? []), p]);
   const objects: PlannedObject[] = [];
+  const skipped: PlannedObject[] = [];
+  const hooks: PlannedObject[] = [];
   for (const [id, copies] of byId) {
     if (copies.length === 1) {
-      objects.push(copies[0]!);
+      const hook = copies[0]!.options.hook;
+      (hook === 'Skip' ? skipped : hook !== undefined ? hooks : objects).push(copies[0]!);
       continue;
     }
     for (const copy of copies) {
@@ -219,7 +233,8 @@ export function planSync(input: PlanInput): Plan {
 
   moveDependenciesForward(objects);
   objects.sort(compareByOrder);
-  return { application: input.application, objects, steps: stepsOf(objects), rejected };
+  hooks.sort(compareByOrder);
+  return { application: input.application, objects, skipped, hooks, steps: stepsOf(objects), rejected };
 }
 
 /** Sort order of the plan: phase, wave, stage, kind, namespace, name. */
@@ -304,11 +319,33 @@ function planObject(
   } else if (namespaced === false) {
     delete metadata.namespace;
   }
-  const key = keyOf(object);
+  // A hook may have generateName (a new object each run): its id then names the prefix.
+  const generated =
+    (metadata.name === undefined || metadata.name === '') &&
+    typeof metadata.generateName === 'string' &&
+    metadata.generateName !== '';
+  const key = keyOf(
+    generated ? { ...object, metadata: { ...metadata, name: metadata.generateName } } : object,
+  );
   const id = objectKeyToString(key);
   const annotations = { ...(metadata.annotations ?? {}) };
-  const phase = phaseOf(annotations[SYNC_PHASE_ANNOTATION], id);
-  const wave = waveOf(annotations[SYNC_WAVE_ANNOTATION], id);
+  const read = readObjectOptions(object, id);
+  if (read.error !== undefined) throw read.error;
+  if (generated && (read.options.hook === undefined || read.options.hook === 'Skip')) {
+    throw new GitOpsError(
+      ErrorCodes.MissingName,
+      `${id}: metadata.generateName is allowed on hooks only (a new object each sync); give it a metadata.name`,
+      { details: { object: id, field: '.metadata.name' } },
+    );
+  }
+  const hookPhase = read.options.hook;
+  const phase: ApplyPhase =
+    hookPhase === 'PreSync' || hookPhase === 'Sync' || hookPhase === 'PostSync'
+      ? hookPhase
+      : hookPhase === 'SyncFail'
+        ? 'PostSync'
+        : (read.options.phase ?? 'Sync');
+  const wave = read.options.wave ?? 0;
   metadata.labels = { ...(metadata.labels ?? {}), [APPLICATION_LABEL]: plan.application };
   delete annotations[DESIRED_HASH_ANNOTATION];
   annotations[TRACKING_ID_ANNOTATION] = trackingId(plan.application, id);
@@ -325,32 +362,9 @@ function planObject(
     stage: stageOf(gvk),
     kindRank: kindRank(gvk.kind),
     index,
+    options: read.options,
+    warnings: read.warnings,
   };
-}
-
-function phaseOf(value: string | undefined, id: string): ApplyPhase {
-  if (value === undefined || value === '') return 'Sync';
-  const phase = APPLY_PHASES.find((p) => p.toLowerCase() === value.trim().toLowerCase());
-  if (phase === undefined) {
-    throw new GitOpsError(
-      ErrorCodes.Invalid,
-      `${id}: annotation ${SYNC_PHASE_ANNOTATION} is ${JSON.stringify(value)}; use PreSync, Sync or PostSync`,
-      { details: { object: id, field: `.metadata.annotations.${SYNC_PHASE_ANNOTATION}` } },
-    );
-  }
-  return phase;
-}
-
-function waveOf(value: string | undefined, id: string): number {
-  if (value === undefined || value.trim() === '') return 0;
-  if (!/^[+-]?\d{1,9}$/.test(value.trim())) {
-    throw new GitOpsError(
-      ErrorCodes.Invalid,
-      `${id}: annotation ${SYNC_WAVE_ANNOTATION} is ${JSON.stringify(value)}; it must be an integer such as "-1" or "2"`,
-      { details: { object: id, field: `.metadata.annotations.${SYNC_WAVE_ANNOTATION}` } },
-    );
-  }
-  return Number(value.trim());
 }
 
 /** A CRD's group, kind and scope, if `object` is a CRD. */

@@ -4,12 +4,21 @@
  * copy), never one that opted out, in the reverse of the apply order, and with the uid as a
  * precondition so an object re-created meanwhile by someone else survives.
  */
-import { ErrorCodes, GitOpsError, mapLimit, parseApiVersion, parseObjectKey } from '../runtime/index.js';
+import {
+  ErrorCodes,
+  GitOpsError,
+  keyOf,
+  mapLimit,
+  objectKeyToString,
+  parseApiVersion,
+  parseObjectKey,
+} from '../runtime/index.js';
 import type { KubeObject, ObjectKey } from '../runtime/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { assessHealth, MISSING } from './health.js';
 import type { InventoryEntry } from './inventory.js';
 import { APPLICATION_LABEL, PRUNE_ANNOTATION, TRACKING_ID_ANNOTATION, trackingId } from './marks.js';
+import { readObjectOptions } from './object-options.js';
 import { kindRank, stageOf } from './plan.js';
 import type { ObjectResult } from './result.js';
 
@@ -38,8 +47,9 @@ export function isTrackedBy(live: KubeObject, application: string, id: string): 
 
 /** True when the object asks to be kept when it leaves the input. */
 export function pruneDisabled(live: KubeObject): boolean {
-  const value = live.metadata?.annotations?.[PRUNE_ANNOTATION]?.trim().toLowerCase();
-  return value === 'false' || value === 'disabled';
+  const { options } = readObjectOptions(live, objectKeyToString(keyOf(live)));
+  // Flux's Ignore (and reconcile: disabled) leaves the object alone, pruning included.
+  return !options.prune || options.applyPolicy === 'Ignore';
 }
 
 /** Deletes `candidates` in reverse apply order: admission first, Namespaces and CRDs last. */
@@ -108,7 +118,7 @@ async function pruneOne(
   if (pruneDisabled(live)) {
     return {
       result: base(entry, key, 'skipped', assessHealth(live), {
-        message: `kept: ${PRUNE_ANNOTATION} is "false"`,
+        message: `kept: its annotations disable pruning (${PRUNE_ANNOTATION}: "false" or an equivalent of Argo CD or Flux)`,
       }),
       keep: false,
     };

@@ -10,7 +10,8 @@ import { ErrorCodes, GitOpsError, backoffDelay, toGitOpsError } from '../runtime
 import type { KubeObject } from '../runtime/index.js';
 import { applicationKey, parseDuration } from './application.js';
 import type { Application, ApplicationCondition, ApplicationStatus } from './application.js';
-import type { Renderer } from './render.js';
+import { renderContextOf } from './render.js';
+import type { Renderer, RenderContext } from './render.js';
 import type { HealthStatus } from './health.js';
 import { selfHealBackoff, type DriftEvent } from './drift.js';
 import { alreadyApplied, nextStep, type ReconcileFacts } from './reconcile-decision.js';
@@ -28,12 +29,16 @@ export interface SyncRecord {
   durationMs: number;
   objects: number;
   error?: GitOpsError;
+  /** Hooks that ran, one line each: `PreSync hook batch/Job/ns/migrate-x1y2z Succeeded`. */
+  hooks?: string[];
 }
 
 export interface ReconcilerContext {
   /** The repository and the revision to sync (the operator fetches; a reconciler only reads). */
   source(app: Application, signal: AbortSignal): Promise<{ git: Git; revision: string }>;
   renderer: Renderer;
+  /** What rendering needs of the application (Helm settings, capabilities); its own name and namespace by default. */
+  renderContext?(app: Application, signal: AbortSignal): Promise<RenderContext>;
   target: SyncTarget;
   /** Names of dependencies that are not healthy yet (empty when the app may sync). */
   unhealthyDependencies(app: Application): string[];
@@ -223,6 +228,9 @@ export class ApplicationReconciler {
               revision!,
               app.spec.source.paths,
               signal,
+              this.context.renderContext === undefined
+                ? renderContextOf(app)
+                : await this.context.renderContext(app, signal),
             );
             objects = rendered.flatMap((r) => r.objects);
             facts.rendered = true;
@@ -260,9 +268,18 @@ export class ApplicationReconciler {
         onWave: (w) =>
           this.context.onProgress?.(app, `apply wave ${w.index + 1}/${w.total} (${w.objects} objects)`),
       });
+      const hooks = (outcome.result?.objects ?? [])
+        .filter((o) => o.hook !== undefined && o.hook.outcome !== 'NotRun')
+        .map(
+          (o) =>
+            `${o.hook!.phase} hook ${o.id ?? ''} ${o.hook!.outcome}${o.hook!.deleted ? ' (deleted)' : ''}`,
+        );
+      const withHooks = (r: SyncRecord): SyncRecord => (hooks.length > 0 ? { ...r, hooks } : r);
       if (outcome.error !== undefined) {
         this.fail(outcome.error, revision, outcome);
-        this.context.onSync?.(record(app, reason, 'failed', began, revision, objects.length, outcome.error));
+        this.context.onSync?.(
+          withHooks(record(app, reason, 'failed', began, revision, objects.length, outcome.error)),
+        );
         return this.state;
       }
       this.drifted.clear();
@@ -270,7 +287,7 @@ export class ApplicationReconciler {
       this.succeed(revision, outcome.objects, outcome.health);
       this.watchDrift(app, revision, objects);
       this.context.onSync?.(
-        record(app, reason, healing ? 'healed' : 'synced', began, revision, objects.length),
+        withHooks(record(app, reason, healing ? 'healed' : 'synced', began, revision, objects.length)),
       );
     } catch (cause) {
       const error = signal.aborted

@@ -6,15 +6,19 @@
  * one decodes only its changed files.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdtemp, readdir, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 
 import type { Git } from '../git/index.js';
 import { normalizeRepoPath } from '../git/index.js';
+import { HelmRenderer } from '../helm/index.js';
+import type { ChartRepository, HelmCapabilities, HelmParameter, HelmSource } from '../helm/index.js';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import { Decoder } from '../serializer/index.js';
+import type { Application } from './application.js';
 import { RenderCache } from './render-cache.js';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
@@ -22,7 +26,7 @@ const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomi
 
 export interface RenderedPath {
   path: string;
-  kind: 'directory' | 'kustomize';
+  kind: 'directory' | 'kustomize' | 'helm';
   /** The cache key: the path's tree id (kustomize: also the root tree when it reaches outside). */
   key: string;
   objects: readonly KubeObject[];
@@ -35,12 +39,27 @@ export interface RendererOptions {
   kubectl?: string;
   /** Longest time one `kubectl kustomize` may take; 60 s by default. */
   kustomizeTimeoutMs?: number;
+  /** Renders Helm charts; one with the default helm binary (LIBGITOPS_HELM, else PATH) by default. */
+  helm?: HelmRenderer;
+}
+
+/** What a chart needs from its application; a folder without Chart.yaml ignores it. */
+export interface RenderContext {
+  /** The Helm release name unless `helm.releaseName` says otherwise. */
+  application: string;
+  /** The destination namespace (the release's). */
+  namespace: string;
+  helm?: HelmSource;
+  /** The destination's version and API versions, asked for only when a chart is rendered. */
+  capabilities?: () => Promise<HelmCapabilities>;
+  repositories?: readonly ChartRepository[];
 }
 
 export class Renderer {
   readonly cache: RenderCache;
   /** How many times `kubectl kustomize` ran (cache misses of kustomize paths). */
   kustomizeRuns = 0;
+  readonly helm: HelmRenderer;
   private readonly kubectl: string;
   private readonly kustomizeTimeoutMs: number;
   private readonly decoder = new Decoder({ strict: false, unknownKinds: 'unstructured' });
@@ -49,6 +68,7 @@ export class Renderer {
     this.cache = options.cache ?? new RenderCache();
     this.kubectl = options.kubectl ?? 'kubectl';
     this.kustomizeTimeoutMs = options.kustomizeTimeoutMs ?? 60_000;
+    this.helm = options.helm ?? new HelmRenderer();
   }
 
   /** Renders every path at `revision`; objects keep the order of paths, then of files. */
@@ -57,13 +77,20 @@ export class Renderer {
     revision: string,
     paths: readonly string[],
     signal?: AbortSignal,
+    context?: RenderContext,
   ): Promise<RenderedPath[]> {
     const rendered: RenderedPath[] = [];
-    for (const path of paths) rendered.push(await this.render(git, revision, path, signal));
+    for (const path of paths) rendered.push(await this.render(git, revision, path, signal, context));
     return rendered;
   }
 
-  async render(git: Git, revision: string, path: string, signal?: AbortSignal): Promise<RenderedPath> {
+  async render(
+    git: Git,
+    revision: string,
+    path: string,
+    signal?: AbortSignal,
+    context?: RenderContext,
+  ): Promise<RenderedPath> {
     const base = normalizeRepoPath(path === '.' ? '' : path);
     const tree = await git.readObject(`${revision}:${base}`);
     if (tree === undefined || tree.type !== 'tree') {
@@ -72,6 +99,9 @@ export class Renderer {
       });
     }
     const top = await git.readTree(revision, base, { recursive: false });
+    const chart = top.find((e) => e.type === 'blob' && leaf(e.path) === 'Chart.yaml');
+    if (chart !== undefined)
+      return this.renderChart(git, revision, path, base, tree.oid, chart.oid, signal, context);
     const kustomization = top.find((e) => e.type === 'blob' && KUSTOMIZATION_FILES.includes(leaf(e.path)));
     if (kustomization !== undefined) {
       const text = (await git.readBlob(revision, kustomization.path)).toString('utf8');
@@ -112,6 +142,76 @@ export class Renderer {
     return { path, kind: 'directory', key, objects, cached: false };
   }
 
+  /**
+   * A chart, found by its Chart.yaml as Argo CD finds it. Cached by (tree id, chart, values,
+   * capabilities): the same inputs render the same objects. A chart that reaches outside its
+   * folder (`file://..` dependencies, values files above it) is keyed by the root tree too.
+   */
+  private async renderChart(
+    git: Git,
+    revision: string,
+    path: string,
+    base: string,
+    treeOid: string,
+    chartOid: string,
+    signal: AbortSignal | undefined,
+    context: RenderContext | undefined,
+  ): Promise<RenderedPath> {
+    const ctx = context ?? { application: 'release', namespace: 'default' };
+    const chartText = (await git.readObject(chartOid))?.content.toString('utf8') ?? '';
+    const reachesOut =
+      /file:\/\/\.\./.test(chartText) ||
+      (ctx.helm?.valueFiles ?? []).some((f) => f.split('/').includes('..'));
+    const rootTree = reachesOut ? (await git.readObject(`${revision}:`))?.oid : undefined;
+    const capabilities = ctx.capabilities === undefined ? {} : await ctx.capabilities();
+    const settings = createHash('sha256')
+      .update(
+        JSON.stringify([
+          ctx.helm?.releaseName ?? ctx.application,
+          ctx.namespace,
+          ctx.helm ?? {},
+          capabilities,
+          (ctx.repositories ?? []).map((r) => r.url),
+        ]),
+      )
+      .digest('hex')
+      .slice(0, 24);
+    const key = `helm:${treeOid}${rootTree === undefined ? '' : `:${rootTree}`}:${settings}`;
+    const hit = this.cache.tree(key);
+    if (hit !== undefined) return { path, kind: 'helm', key, objects: hit, cached: true };
+    const dir = await this.checkout(git, revision, signal);
+    try {
+      const objects = await this.helm.render({
+        root: dir,
+        chartPath: base,
+        releaseName: ctx.helm?.releaseName ?? ctx.application,
+        namespace: ctx.namespace,
+        ...(ctx.helm === undefined ? {} : { source: ctx.helm }),
+        capabilities,
+        ...(ctx.repositories === undefined ? {} : { repositories: ctx.repositories }),
+        ...(signal === undefined ? {} : { signal }),
+      });
+      this.cache.setTree(key, objects);
+      return { path, kind: 'helm', key, objects, cached: false };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** The revision written out to a private folder, without links that lead outside it. */
+  private async checkout(git: Git, revision: string, signal?: AbortSignal): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'libgitops-render-'));
+    try {
+      const { stdout: archive } = await git.run(['archive', '--format=tar', revision], { signal });
+      await run('tar', ['-x', '-C', dir], archive, 60_000, signal);
+      await dropEscapingLinks(await realpath(dir));
+      return dir;
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
   private decode(text: string, file: string): KubeObject[] {
     const result = this.decoder.decodeText(text, { file });
     const first = result.errors[0];
@@ -148,6 +248,58 @@ export class Renderer {
       return this.decode(output.toString('utf8'), `${base || '.'}/kustomization.yaml`);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * What rendering needs from an application: its name and namespace (Helm's release and
+ * namespace), its Helm settings, the destination's capabilities (asked for only when a chart is
+ * rendered), and its chart repositories with their credentials.
+ */
+export function renderContextOf(
+  app: Application,
+  options: {
+    capabilities?: (app: Application, signal?: AbortSignal) => Promise<HelmCapabilities>;
+    repositories?: readonly ChartRepository[];
+    signal?: AbortSignal;
+    /** `--values` / `--set` given on the command line, after the application's own. */
+    extraValueFiles?: readonly string[];
+    extraParameters?: readonly HelmParameter[];
+  } = {},
+): RenderContext {
+  const spec = app.spec.source.helm;
+  const helm: HelmSource = {
+    valueFiles: [...(spec?.valueFiles ?? []), ...(options.extraValueFiles ?? [])],
+    parameters: [...(spec?.parameters ?? []), ...(options.extraParameters ?? [])],
+    includeCRDs: spec?.includeCRDs ?? true,
+  };
+  if (spec?.releaseName !== undefined) helm.releaseName = spec.releaseName;
+  if (spec?.ignoreMissingValueFiles !== undefined)
+    helm.ignoreMissingValueFiles = spec.ignoreMissingValueFiles;
+  if (spec?.valuesObject !== undefined) helm.values = spec.valuesObject;
+  else if (spec?.values !== undefined) helm.values = spec.values;
+  const capabilities = options.capabilities;
+  return {
+    application: app.metadata.name,
+    namespace: app.spec.destination.namespace,
+    helm,
+    ...(capabilities === undefined ? {} : { capabilities: () => capabilities(app, options.signal) }),
+    ...(options.repositories === undefined ? {} : { repositories: options.repositories }),
+  };
+}
+
+/** Removes symbolic links whose target is outside `root`, so no tool reads the host's files through them. */
+async function dropEscapingLinks(root: string, dir = root): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isSymbolicLink()) {
+      const target = await realpath(full).catch(() => undefined);
+      const rel = target === undefined ? '' : relative(root, target);
+      if (target === undefined || rel === '..' || rel.startsWith(`..${sep}`) || resolve(root, rel) !== target)
+        await rm(full, { force: true });
+    } else if (entry.isDirectory() && !(await lstat(full)).isSymbolicLink()) {
+      await dropEscapingLinks(root, full);
     }
   }
 }

@@ -5,6 +5,7 @@
  * `identity`+`known_hosts` (or `sshPrivateKey`+`knownHosts`) for SSH.
  */
 import type { Credentials } from '../git/index.js';
+import type { ChartRepository } from '../helm/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
@@ -91,4 +92,48 @@ function invalid(secretName: string, need: string): GitOpsError {
       details: { field: '.spec.source.credentialsSecretRef.name' },
     },
   );
+}
+
+/**
+ * The chart repositories an application names (`spec.source.helm.repositories`), each with the
+ * `username`/`password` and `ca.crt` of its Secret (in the application's namespace).
+ */
+export async function chartRepositoriesFromSecrets(
+  client: KubeClient,
+  app: Application,
+): Promise<ChartRepository[]> {
+  const namespace = app.metadata.namespace;
+  const out: ChartRepository[] = [];
+  for (const [i, repo] of (app.spec.source.helm?.repositories ?? []).entries()) {
+    const ref = repo.secretRef;
+    if (ref === undefined) {
+      out.push({ url: repo.url });
+      continue;
+    }
+    const field = `.spec.source.helm.repositories[${i}].secretRef.name`;
+    const secret = await client
+      .get({ apiVersion: 'v1', kind: 'Secret', namespace, name: ref.name })
+      .catch((cause: unknown) => {
+        throw new GitOpsError(
+          ErrorCodes.AuthFailed,
+          `could not read the chart repository Secret ${namespace}/${ref.name}; check that it exists and that the operator may get Secrets in this namespace`,
+          { cause, details: { field } },
+        );
+      });
+    if (secret === undefined) {
+      throw new GitOpsError(
+        ErrorCodes.NotFound,
+        `the chart repository Secret ${namespace}/${ref.name} does not exist; create it in the Application's namespace`,
+        { details: { field } },
+      );
+    }
+    const data = decodeSecretData(secret);
+    out.push({
+      url: repo.url,
+      ...(data.username ? { username: data.username } : {}),
+      ...(data.password ? { password: data.password } : {}),
+      ...(data['ca.crt'] ? { caData: data['ca.crt'] } : {}),
+    });
+  }
+  return out;
 }

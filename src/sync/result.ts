@@ -5,6 +5,7 @@
 import type { GitOpsError, ObjectKey } from '../runtime/index.js';
 import type { FieldChange } from './diff.js';
 import type { Health, HealthStatus } from './health.js';
+import type { HookResult } from './hooks.js';
 import type { Stage, ApplyPhase } from './plan.js';
 
 /**
@@ -28,6 +29,10 @@ export interface ObjectResult {
   message?: string;
   error?: GitOpsError;
   health: Health;
+  /** Set for a hook: its phase, the name it ran under, and how it ended. */
+  hook?: HookResult;
+  /** Annotations of Argo CD, Flux or Helm on the object that are not acted on here. */
+  warnings?: string[];
   /** What changed (dry-runs, and drift); Secret values are redacted. */
   changes?: FieldChange[];
 }
@@ -90,9 +95,14 @@ export function summarize(objects: readonly ObjectResult[]): SyncSummary {
 /** One line per object, e.g. for a CLI: `configured  apps/Deployment/web/api  Progressing (drift)`. */
 export function formatResult(result: SyncResult): string {
   const lines = result.objects.map((o) => {
-    const extra = [o.drifted ? 'drift' : '', o.error ? o.error.message : (o.message ?? '')].filter(
-      (s) => s !== '',
-    );
+    const extra = [
+      o.hook === undefined
+        ? ''
+        : `hook ${o.hook.phase} ${o.hook.outcome}${o.hook.deleted ? ', deleted' : ''}`,
+      o.drifted ? 'drift' : '',
+      o.error ? o.error.message : (o.message ?? ''),
+      ...(o.warnings ?? []).map((w) => `warning: ${w}`),
+    ].filter((s) => s !== '');
     return `${o.action.padEnd(10)}  ${o.id ?? '(unnamed)'}  ${o.health.status}${extra.length > 0 ? ` (${extra.join('; ')})` : ''}`;
   });
   const s = result.summary;

@@ -65,11 +65,15 @@ export class SyncEventRecorder {
     const drifted = record.result === 'drifted';
     const revision =
       record.revision === undefined ? 'an unknown revision' : `revision ${record.revision.slice(0, 12)}`;
-    const message = failed
+    const base = failed
       ? `sync of ${revision} failed: ${record.error?.message ?? 'unknown error'}`
       : drifted
         ? `objects on the cluster were changed and differ from ${revision}; self-heal is off, so they are left as they are`
         : `${record.result === 'healed' ? 'restored drift at' : 'applied'} ${revision} (${record.objects} objects)`;
+    const message =
+      record.hooks === undefined || record.hooks.length === 0
+        ? base
+        : `${base}; hooks: ${record.hooks.join(', ')}`;
     const time = now.toISOString();
     return {
       apiVersion: 'v1',

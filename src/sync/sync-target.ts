@@ -4,6 +4,7 @@
  * fully applied (so a restarted operator does not apply it again without need).
  */
 import { stringifyJson } from '../runtime/index.js';
+import type { HelmCapabilities } from '../helm/index.js';
 import type { GitOpsError, KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
 import type { DriftEvent } from './drift.js';
@@ -71,6 +72,8 @@ export interface SyncTarget {
   /** The health of the objects the application last applied, read now. */
   health(app: Application, signal?: AbortSignal): Promise<HealthStatus>;
   appliedRevision(app: Application, signal?: AbortSignal): Promise<AppliedRevision | undefined>;
+  /** The destination's Kubernetes version and API versions, for Helm's `.Capabilities`. */
+  capabilities?(app: Application, signal?: AbortSignal): Promise<HelmCapabilities>;
   /**
    * Watches the cluster for changes to `objects` (as applied for `app`) that make them differ
    * from what was applied, or delete them; `onDrift` hears each one. Resolves once watching (with

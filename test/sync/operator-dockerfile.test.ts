@@ -17,13 +17,18 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const dockerfileName = 'deploy/Dockerfile';
 const buildTimeoutMs = 300_000;
 
-// The final stage's one RUN needs apt and dl.k8s.io, so it is not reproduced: it must read exactly so.
+// The final stage's one RUN needs apt, dl.k8s.io and get.helm.sh, so it is not reproduced: it must read exactly so.
 const NETWORK_RUN = [
   'RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates curl openssh-client \\',
   '  && curl -fsSLo /usr/local/bin/kubectl "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/${TARGETARCH:-amd64}/kubectl" \\',
   '  && curl -fsSLo /tmp/kubectl.sha256 "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/${TARGETARCH:-amd64}/kubectl.sha256" \\',
   '  && echo "$(cat /tmp/kubectl.sha256)  /usr/local/bin/kubectl" | sha256sum --check --strict \\',
   '  && rm /tmp/kubectl.sha256 && chmod 0755 /usr/local/bin/kubectl \\',
+  '  && curl -fsSLo /tmp/helm.tar.gz "https://get.helm.sh/helm-${HELM_VERSION}-linux-${TARGETARCH:-amd64}.tar.gz" \\',
+  '  && curl -fsSLo /tmp/helm.tar.gz.sha256sum "https://get.helm.sh/helm-${HELM_VERSION}-linux-${TARGETARCH:-amd64}.tar.gz.sha256sum" \\',
+  '  && echo "$(cut -d " " -f 1 /tmp/helm.tar.gz.sha256sum)  /tmp/helm.tar.gz" | sha256sum --check --strict \\',
+  '  && tar -xzf /tmp/helm.tar.gz -C /tmp && install -m 0755 "/tmp/linux-${TARGETARCH:-amd64}/helm" /usr/local/bin/helm \\',
+  '  && rm -rf /tmp/helm.tar.gz /tmp/helm.tar.gz.sha256sum "/tmp/linux-${TARGETARCH:-amd64}" \\',
   '  && apt-get purge -y curl && rm -rf /var/lib/apt/lists/*',
 ].join('\n');
 

@@ -118,7 +118,7 @@ export async function ensureClusterBinaries(options: BuildOptions = {}): Promise
   };
 }
 
-interface BuildSpec {
+export interface BuildSpec {
   key: string;
   version: string;
   binaries: string[];
@@ -131,7 +131,7 @@ interface BuildSpec {
 }
 
 /** Returns the folder holding the spec's binaries, building them under a lock if needed. */
-async function ensureBuilt(
+export async function ensureBuilt(
   spec: BuildSpec,
   log: (line: string) => void,
   signal?: AbortSignal,

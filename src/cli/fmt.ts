@@ -22,10 +22,17 @@ export interface FmtOptions {
 export function formatManifestText(text: string, file: string): string {
   const contentType = contentTypeOf(file) ?? sniffContentType(text) ?? 'yaml';
   // Refuse what the decoder refuses, so that fmt never rewrites a broken file.
-  // A missing name is no reason to leave a file unformatted: a kustomization.yaml has none.
+  // A missing name is no reason to leave a file unformatted: a kustomization.yaml has none. Files
+  // that hold no objects at all (Helm values, Chart.yaml, .sops.yaml) need only be good YAML.
+  const plainYaml = notManifestReason(file) !== undefined;
+  const objectOnly = new Set<string>([
+    ErrorCodes.MissingName,
+    ErrorCodes.MissingApiVersion,
+    ErrorCodes.MissingKind,
+  ]);
   const errors = new Decoder({ file, strict: true })
     .decodeText(text, { contentType })
-    .errors.filter((e) => e.code !== ErrorCodes.MissingName);
+    .errors.filter((e) => e.code !== ErrorCodes.MissingName && !(plainYaml && objectOnly.has(e.code)));
   if (errors.length > 0) {
     throw new GitOpsError(ErrorCodes.Invalid, `${file} has problems`, {
       details: { file },
@@ -49,11 +56,8 @@ export function formatManifestText(text: string, file: string): string {
 export async function runFmt(paths: readonly string[], options: FmtOptions, output: Output): Promise<number> {
   let failed = false;
   for (const file of await collectManifestFiles(paths)) {
-    const reason = notManifestReason(file);
-    if (reason !== undefined) {
-      output.err(`${file}: skipped: ${reason}`);
-      continue;
-    }
+    // kustomize's, Helm's and sops' files are YAML too: formatted like the rest (Prettier leaves
+    // YAML to fmt), though validate skips them as they hold no objects.
     try {
       const text = await readManifestFile(file);
       const formatted = formatManifestText(text, file);

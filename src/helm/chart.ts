@@ -11,10 +11,13 @@ import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 
-import { parse as parseYaml } from 'yaml';
+import type * as YamlModule from 'yaml';
 
-import { ErrorCodes, GitOpsError, isPlainObject } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, isPlainObject, lazyModule } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
+
+// Loaded on first use: `import 'libgitops'` does not pay for the yaml package.
+const yaml = lazyModule<typeof YamlModule>('yaml');
 import { Decoder } from '../serializer/index.js';
 import { helmBinary, runHelm } from './helm-command.js';
 
@@ -225,7 +228,7 @@ export class HelmRenderer {
     const chartFile = join(request.chartPath, 'Chart.yaml');
     let chart: unknown;
     try {
-      chart = parseYaml(await readFile(join(chartDir, 'Chart.yaml'), 'utf8'));
+      chart = yaml().parse(await readFile(join(chartDir, 'Chart.yaml'), 'utf8'));
     } catch (err) {
       throw new GitOpsError(
         ErrorCodes.RenderFailed,
@@ -240,7 +243,7 @@ export class HelmRenderer {
     let deps = dependenciesOf(chart);
     if (deps.length === 0) {
       const requirements = await readFile(join(chartDir, 'requirements.yaml'), 'utf8').catch(() => undefined);
-      if (requirements !== undefined) deps = dependenciesOf(parseYaml(requirements));
+      if (requirements !== undefined) deps = dependenciesOf(yaml().parse(requirements));
     }
     const vendored = await readdir(join(chartDir, 'charts')).catch(() => [] as string[]);
     const missing = deps.filter(

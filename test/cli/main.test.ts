@@ -250,7 +250,7 @@ describe('gitops validate', () => {
     expect(bad.out.stderr[0]).toMatch(/app\.yaml:7:\d+: UnknownField: .*selfHael/);
   });
 
-  it('skips kustomize, Helm and sops files with a note, in validate and fmt --check', async () => {
+  it('skips kustomize, Helm and sops files with a note in validate; fmt formats them as YAML', async () => {
     await writeFile(join(dir, 'kustomization.yaml'), 'resources:\n    - cm.yaml\n');
     await writeFile(join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: demo\nversion: 0.1.0\n');
     await writeFile(join(dir, 'values-prod.yaml'), 'replicas:   3\n');
@@ -268,8 +268,11 @@ describe('gitops validate', () => {
     expect(validated.code).toBe(0);
     expect(validated.out.stdout).toHaveLength(2);
     const checked = await run('fmt', '--check', dir);
-    expect(checked.out.stderr).toEqual(notes);
-    expect(checked.code).toBe(0);
+    expect(checked.out.stderr).toEqual([
+      `${join(dir, 'kustomization.yaml')}: would be reformatted`,
+      `${join(dir, 'values-prod.yaml')}: would be reformatted`,
+    ]);
+    expect(checked.code).toBe(1);
     expect(await readFile(join(dir, 'kustomization.yaml'), 'utf8')).toBe('resources:\n    - cm.yaml\n');
   });
 

@@ -66,7 +66,7 @@ export async function applyObject(
     known !== undefined && known.metadata?.annotations?.[DESIRED_HASH_ANNOTATION] === planned.desiredHash;
   let changes: FieldChange[] | undefined;
   if (dryRun || suspectDrift) {
-    const trial = await ctx.client.apply(planned.object, { ...opts, dryRun: true });
+    const trial = await applyLeniently(ctx, planned.object, { ...opts, dryRun: true });
     const before = known ?? (trial.created ? undefined : await ctx.client.get(refOf(planned), ctx.signal));
     if (before !== undefined && sameObject(before, trial.object)) {
       return { action: 'unchanged', drifted: false, object: before };
@@ -101,7 +101,7 @@ async function applyOrRecreate(
   opts: { force: boolean; fieldValidation: 'Strict' | 'Ignore'; signal?: AbortSignal },
 ): Promise<{ object: KubeObject; created: boolean }> {
   try {
-    return await ctx.client.apply(planned.object, opts);
+    return await applyLeniently(ctx, planned.object, opts);
   } catch (err) {
     if (!planned.options.recreate || !isImmutableRefusal(err)) throw err;
   }
@@ -117,8 +117,49 @@ async function applyOrRecreate(
     if (still === undefined || (uid !== undefined && still.metadata?.uid !== uid)) break;
     await sleep(wait, ctx.signal);
   }
-  const created = await ctx.client.apply(planned.object, opts);
+  const created = await applyLeniently(ctx, planned.object, opts);
   return { object: created.object, created: false };
+}
+
+const UNDECLARED = /(?:^|: )((?:\.[A-Za-z0-9_$-]+)+): field not declared in schema/;
+
+/**
+ * An apply; with validation off (Argo CD `Validate=false`) a field the kind's schema does not
+ * declare is left out, as client-side `kubectl apply --validate=false` leaves it to the server to
+ * drop: server-side apply refuses such a field whatever the validation level. Only plain dotted
+ * paths are removed (at most 20); any other refusal stands.
+ */
+async function applyLeniently(
+  ctx: ApplyContext,
+  object: KubeObject,
+  opts: { force: boolean; fieldValidation: 'Strict' | 'Ignore'; dryRun?: boolean; signal?: AbortSignal },
+): Promise<{ object: KubeObject; created: boolean }> {
+  let sent = object;
+  for (let removed = 0; ; removed++) {
+    try {
+      return await ctx.client.apply(sent, opts);
+    } catch (err) {
+      const path = err instanceof GitOpsError ? UNDECLARED.exec(err.message)?.[1] : undefined;
+      if (opts.fieldValidation !== 'Ignore' || path === undefined || removed >= 20) throw err;
+      const next = withoutPath(sent, path.slice(1).split('.'));
+      if (next === undefined) throw err;
+      sent = next;
+    }
+  }
+}
+
+/** A copy of `object` without the field at `path`, or undefined when there is no such field. */
+function withoutPath(object: KubeObject, path: string[]): KubeObject | undefined {
+  const copy = structuredClone(object) as unknown as Record<string, unknown>;
+  let node: unknown = copy;
+  for (const segment of path.slice(0, -1)) {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[segment];
+  }
+  const last = path[path.length - 1]!;
+  if (node === null || typeof node !== 'object' || Array.isArray(node) || !(last in node)) return undefined;
+  delete (node as Record<string, unknown>)[last];
+  return copy as unknown as KubeObject;
 }
 
 function isImmutableRefusal(err: unknown): boolean {

@@ -608,7 +608,7 @@ describe('deploy/Dockerfile', () => {
 
     const sync = await entrypoint(['sync', '--help']);
     expect(sync.code, sync.stderr).toBe(0);
-    expect(sync.stdout).toMatch(/^Usage: gitops sync \[options\] <repo-or-app>/);
+    expect(sync.stdout).toMatch(/^Usage: gitops sync \[options\] <source>/);
     expect(sync.stdout).toContain('--prune');
 
     // An unknown command fails, so the successes above are not the command line ignoring its input.

@@ -37,7 +37,7 @@ import { APPLY_PHASES, crdKindOf, isCustomResourceDefinition, planSync } from '.
 import type { ApplyPhase, Plan, PlannedObject } from './plan.js';
 import { pruneObjects } from './prune.js';
 import type { PruneOutcome } from './prune.js';
-import { summarize } from './result.js';
+import { plannedResult, summarize } from './result.js';
 import type { ObjectResult, SyncResult } from './result.js';
 
 export interface SyncEngineOptions {
@@ -359,10 +359,13 @@ export class SyncEngine {
 
     const objects: ObjectResult[] = [
       ...plan.objects.map(
-        (p) => run.results.get(p.id) ?? planned(p, 'skipped', { error: run.stop, message: 'not attempted' }),
+        (p) =>
+          run.results.get(p.id) ?? plannedResult(p, 'skipped', { error: run.stop, message: 'not attempted' }),
       ),
       ...hookResults,
-      ...plan.skipped.map((p) => planned(p, 'skipped', { message: 'not applied: a hook of the Skip phase' })),
+      ...plan.skipped.map((p) =>
+        plannedResult(p, 'skipped', { message: 'not applied: a hook of the Skip phase' }),
+      ),
       ...plan.rejected.map((r): ObjectResult => ({
         ...(r.id === undefined ? {} : { id: r.id }),
         ...(r.key === undefined ? {} : { key: r.key }),
@@ -433,7 +436,7 @@ export class SyncEngine {
     if (run.request.signal?.aborted && run.stop === undefined)
       this.#halt(run, abortedError(run.request.signal, 'the sync'));
     if (run.stop !== undefined) {
-      run.results.set(p.id, planned(p, 'skipped', { error: run.stop, message: 'not attempted' }));
+      run.results.set(p.id, plannedResult(p, 'skipped', { error: run.stop, message: 'not attempted' }));
       return;
     }
     const kind = `${p.key.group}/${p.key.kind}`;
@@ -441,7 +444,7 @@ export class SyncEngine {
       const live = run.live.get(p.id);
       run.results.set(
         p.id,
-        planned(p, 'skipped', {
+        plannedResult(p, 'skipped', {
           message: 'not applied: its annotations say Ignore (or reconcile: disabled)',
           health: live === undefined ? MISSING : assessHealth(live),
         }),
@@ -452,7 +455,7 @@ export class SyncEngine {
     if (crdProblem !== undefined) {
       run.results.set(
         p.id,
-        planned(p, 'failed', { error: crdProblem.withDetails({ object: p.id }), health: MISSING }),
+        plannedResult(p, 'failed', { error: crdProblem.withDetails({ object: p.id }), health: MISSING }),
       );
       return;
     }
@@ -469,7 +472,7 @@ export class SyncEngine {
       const outcome = await this.#retryFresh(run, kind, () => applyObject(ctx, p, live, run.dryRun));
       run.results.set(
         p.id,
-        planned(p, outcome.action, {
+        plannedResult(p, outcome.action, {
           health: assessHealth(outcome.object),
           ...(outcome.drifted ? { drifted: true } : {}),
           ...(outcome.changes === undefined ? {} : { changes: outcome.changes }),
@@ -489,10 +492,10 @@ export class SyncEngine {
             : undefined))
         : undefined;
       if (coming !== undefined) {
-        run.results.set(p.id, planned(p, 'created', { health: MISSING, message: coming }));
+        run.results.set(p.id, plannedResult(p, 'created', { health: MISSING, message: coming }));
         return;
       }
-      run.results.set(p.id, planned(p, 'failed', { error, health: MISSING }));
+      run.results.set(p.id, plannedResult(p, 'failed', { error, health: MISSING }));
     }
   }
 
@@ -744,31 +747,6 @@ export class SyncEngine {
       },
     };
   }
-}
-
-function planned(
-  p: PlannedObject,
-  action: ObjectResult['action'],
-  extra: Partial<ObjectResult> = {},
-): ObjectResult {
-  return {
-    id: p.id,
-    key: p.key,
-    apiVersion: p.object.apiVersion,
-    phase: p.phase,
-    wave: p.wave,
-    stage: p.stage,
-    action,
-    health: MISSING,
-    ...(p.warnings.length > 0 ? { warnings: p.warnings } : {}),
-    ...stripUndefined(extra),
-  };
-}
-
-function stripUndefined(extra: Partial<ObjectResult>): Partial<ObjectResult> {
-  return Object.fromEntries(
-    Object.entries(extra).filter(([, v]) => v !== undefined),
-  ) as Partial<ObjectResult>;
 }
 
 function unattempted(object: unknown, error: GitOpsError): ObjectResult {

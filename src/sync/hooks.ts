@@ -13,6 +13,7 @@ import type { KubeClient } from '../kube/index.js';
 import { assessHealth, MISSING } from './health.js';
 import type { HookPhase } from './object-options.js';
 import type { Plan, PlannedObject } from './plan.js';
+import { plannedResult } from './result.js';
 import type { ObjectResult } from './result.js';
 
 export type HookOutcome = 'Succeeded' | 'Failed' | 'Running' | 'NotRun';
@@ -101,19 +102,12 @@ export async function runHook(ctx: HookContext, p: PlannedObject): Promise<Objec
     name: string | undefined,
     extra: Partial<ObjectResult>,
     hook: Partial<HookResult>,
-  ): ObjectResult => ({
-    id: name === undefined ? p.id : objectKeyToString({ ...p.key, name }),
-    key: name === undefined ? p.key : { ...p.key, name },
-    apiVersion: p.object.apiVersion,
-    phase: p.phase,
-    wave: p.wave,
-    stage: p.stage,
-    action: 'created',
-    health: MISSING,
-    ...(p.warnings.length > 0 ? { warnings: p.warnings } : {}),
-    ...extra,
-    hook: { phase, ...(name === undefined ? {} : { name }), outcome: 'NotRun', ...hook },
-  });
+  ): ObjectResult =>
+    plannedResult(p, 'created', {
+      ...(name === undefined ? {} : { id: objectKeyToString({ ...p.key, name }), key: { ...p.key, name } }),
+      ...extra,
+      hook: { phase, ...(name === undefined ? {} : { name }), outcome: 'NotRun', ...hook },
+    });
   let name = fixedName;
   try {
     if (fixedName !== undefined && policies.includes('BeforeHookCreation'))

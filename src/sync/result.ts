@@ -6,7 +6,8 @@ import type { GitOpsError, ObjectKey } from '../runtime/index.js';
 import type { FieldChange } from './diff.js';
 import type { Health, HealthStatus } from './health.js';
 import type { HookResult } from './hooks.js';
-import type { Stage, ApplyPhase } from './plan.js';
+import type { Stage, ApplyPhase, PlannedObject } from './plan.js';
+import { MISSING } from './health.js';
 
 /**
  * `created`/`configured`: sent and stored (or, in a dry-run, would be); `unchanged`: not sent,
@@ -113,4 +114,25 @@ export function formatResult(result: SyncResult): string {
   );
   for (const e of result.errors) lines.push(`error: ${e.message}`);
   return lines.join('\n');
+}
+
+/** The result of a planned object: its identity and place in the plan, its warnings, and `extra` (undefined values left out). */
+export function plannedResult(
+  p: PlannedObject,
+  action: ObjectResult['action'],
+  extra: Partial<ObjectResult> = {},
+): ObjectResult {
+  const defined = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
+  return {
+    id: p.id,
+    key: p.key,
+    apiVersion: p.object.apiVersion,
+    phase: p.phase,
+    wave: p.wave,
+    stage: p.stage,
+    action,
+    health: MISSING,
+    ...(p.warnings.length > 0 ? { warnings: p.warnings } : {}),
+    ...(defined as Partial<ObjectResult>),
+  };
 }

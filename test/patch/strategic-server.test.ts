@@ -187,7 +187,12 @@ async function serverResults(
 async function settled(obj: Obj): Promise<void> {
   for (let i = 0; i < 600; i++) {
     const now = await kubeRequestOk<Obj>(cluster, 'GET', pathOf(obj));
-    if (now.status?.observedGeneration === now.metadata.generation) return;
+    // Observed and, for a Deployment, rolled out: its Pods run on the test cluster's nodes, so the
+    // status would otherwise change between our read and the server's dry run.
+    const status = now.status as { observedGeneration?: number; availableReplicas?: number } | undefined;
+    const wanted = (now.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+    if (status?.observedGeneration === now.metadata.generation && (status?.availableReplicas ?? 0) >= wanted)
+      return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${obj.metadata.name} never settled`);

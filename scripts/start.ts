@@ -18,8 +18,9 @@ import { promisify } from 'node:util';
 import { printViews } from '../src/cli/commands-sync.js';
 import { HELM_ENV } from '../src/helm/index.js';
 import { toGitOpsError } from '../src/runtime/index.js';
-import { EngineTarget, Operator, applicationFor } from '../src/sync/index.js';
-import type { Application, HealthStatus } from '../src/sync/index.js';
+import { EngineTarget, Operator, applicationFor } from '../src/operator/index.js';
+import type { Application } from '../src/operator/index.js';
+import type { HealthStatus } from '../src/sync/index.js';
 import { ensureClusterBinaries } from '../test/support/cluster/build.js';
 import { ensureHelm } from '../test/support/helm/build.js';
 import {

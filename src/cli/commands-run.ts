@@ -22,8 +22,8 @@ import {
   chartRepositoriesFromSecrets,
   credentialsFromSecret,
   toApplication,
-} from '../sync/index.js';
-import type { Application, ApplicationStatus } from '../sync/index.js';
+} from '../operator/index.js';
+import type { Application, ApplicationStatus } from '../operator/index.js';
 import { logEvent, openTarget, printViews, table } from './commands-sync.js';
 import type { GlobalFlags } from './global.js';
 import { cliLogger } from './log.js';

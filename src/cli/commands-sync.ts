@@ -23,14 +23,14 @@ import {
   formatObjectDiffs,
   parseDuration,
   toApplication,
-} from '../sync/index.js';
+} from '../operator/index.js';
 import type {
   Application,
   ApplicationView,
   ObjectDiff,
   OperatorEvent,
   OperatorOptions,
-} from '../sync/index.js';
+} from '../operator/index.js';
 import type { GlobalFlags } from './global.js';
 import { logs } from './global.js';
 import { cliLogger } from './log.js';

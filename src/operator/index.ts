@@ -73,3 +73,7 @@ export { StatusWriteBack, writtenStatus } from './status-write-back.js';
 export type { StatusWriteBackOptions, WrittenStatus } from './status-write-back.js';
 export type { ImportResult, ImportedApplication } from './import.js';
 export { importApplications } from './import.js';
+export { ApplicationClient, STATUS_OBJECTS_LIMIT } from './application-client.js';
+export type { ApplicationWatchOptions } from './application-client.js';
+export { OperatorManager } from './manager.js';
+export type { OperatorLog, OperatorManagerOptions, WatchApplicationsOptions } from './manager.js';

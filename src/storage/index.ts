@@ -37,5 +37,6 @@ export type {
 export { StorageEventHub } from './storage-events.js';
 export { fileChecksum, documentVersion } from './content-hash.js';
 export { writeFileAtomic } from './atomic-write.js';
+export type { AtomicWriteOptions } from './atomic-write.js';
 export { checkKeyForPath, checkRelativePath, isIgnoredByDefault } from './paths.js';
 export type { FileLockOptions } from './file-lock.js';

@@ -443,7 +443,7 @@ function translate(
   return out;
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
@@ -451,13 +451,13 @@ function describe(value: unknown): string {
   return `${typeof value} ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
 }
 
-function problemAt(code: ErrorCode, path: FieldPathSegment[], message: string): GitOpsError {
+export function problemAt(code: ErrorCode, path: FieldPathSegment[], message: string): GitOpsError {
   const field = formatFieldPath(path);
   return new GitOpsError(code, `${field || '.'}: ${message}`, { details: { field, fieldSegments: path } });
 }
 
 /** The closest name within two edits, to suggest for a misspelt field. */
-function closest(name: string, candidates: Iterable<string>): string | undefined {
+export function closest(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const candidate of candidates) {

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 
 import { ErrorCodes, GitOpsError } from './errors.js';
 import type { FieldPathSegment } from './field-path.js';
-import { closest, describe, problemAt } from './schema.js';
+import { describe, problemAt, unknownFieldProblem } from './schema.js';
 import { isPlainObject } from './types.js';
 
 /** The Kubernetes minor versions whose built-in kinds are bundled, oldest first. */
@@ -133,17 +133,7 @@ export class BuiltinSchemaSet {
       const child = value[key];
       const node = type.props.get(key);
       if (node === undefined) {
-        if (walk.strict) {
-          const suggestion = closest(key, type.names);
-          walk.problems.push(
-            problemAt(
-              ErrorCodes.UnknownField,
-              [...path, key],
-              `unknown field ${JSON.stringify(key)}` +
-                (suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`),
-            ),
-          );
-        }
+        if (walk.strict) walk.problems.push(unknownFieldProblem([...path, key], key, type.names));
         continue;
       }
       if (child === null || child === undefined) continue;

@@ -456,8 +456,23 @@ export function problemAt(code: ErrorCode, path: FieldPathSegment[], message: st
   return new GitOpsError(code, `${field || '.'}: ${message}`, { details: { field, fieldSegments: path } });
 }
 
+/** UnknownField at `path`, suggesting the closest of the known field names. */
+export function unknownFieldProblem(
+  path: FieldPathSegment[],
+  key: string,
+  known: Iterable<string>,
+): GitOpsError {
+  const suggestion = closest(key, known);
+  return problemAt(
+    ErrorCodes.UnknownField,
+    path,
+    `unknown field ${JSON.stringify(key)}` +
+      (suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`),
+  );
+}
+
 /** The closest name within two edits, to suggest for a misspelt field. */
-export function closest(name: string, candidates: Iterable<string>): string | undefined {
+function closest(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const candidate of candidates) {
@@ -534,15 +549,7 @@ function walkStructure(
       if (child === null && childSchema.nullable !== true) walk.nulls.push([...path, key]);
       else walkStructure(child, childSchema, [...path, key], walk, false);
     } else if (walk.strict && !keepsUnknown && !((root || embedded) && EMBEDDED_FIELDS.has(key))) {
-      const suggestion = properties === undefined ? undefined : closest(key, Object.keys(properties));
-      walk.problems.push(
-        problemAt(
-          ErrorCodes.UnknownField,
-          [...path, key],
-          `unknown field ${JSON.stringify(key)}` +
-            (suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`),
-        ),
-      );
+      walk.problems.push(unknownFieldProblem([...path, key], key, Object.keys(properties ?? {})));
     }
   }
 }

@@ -37,6 +37,17 @@ const RELEASES: Record<string, string> = {
  */
 const ENUM_NOT_ENFORCED = new Set<string>([]);
 
+/**
+ * Required in the OpenAPI documents, yet a missing one is accepted by the API server, which
+ * defaults it or takes the zero value (found by test/cli/validate-server.test.ts). Required
+ * booleans are dropped too: a Go bool cannot tell false from absent.
+ */
+const REQUIRED_NOT_ENFORCED = new Set<string>([
+  'rbac.v1.RoleRef.apiGroup',
+  'networking.v1.NetworkPolicySpec.podSelector',
+  'apps.v1.StatefulSetSpec.serviceName',
+]);
+
 const OUT = fileURLToPath(new URL('../src/runtime/builtin-schemas.json', import.meta.url));
 
 interface OpenApiSchema {
@@ -205,7 +216,10 @@ function generateVersion(release: string): { kinds: Record<string, string>; type
       const values = key === undefined || ENUM_NOT_ENFORCED.has(key) ? undefined : enums.get(key);
       def.p[field] = codeOf(prop, values);
     }
-    if (schema.required !== undefined && schema.required.length > 0) def.r = [...schema.required].sort();
+    const required = (schema.required ?? []).filter(
+      (field) => def.p[field] !== 'b' && !REQUIRED_NOT_ENFORCED.has(`${short(name)}.${field}`),
+    );
+    if (required.length > 0) def.r = required.sort();
     types[short(name)] = def;
     for (const gvk of schema['x-kubernetes-group-version-kind'] ?? []) {
       // Objects only: lists, options and events have no ObjectMeta.

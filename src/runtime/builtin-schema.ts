@@ -8,8 +8,8 @@
  *   times, base64 bytes); `null` is accepted anywhere (it decodes to the zero value);
  * - unknown fields at every depth (strict only), with "did you mean";
  * - required fields and string enums (an empty string is taken as unset, as the API server's
- *   defaulting takes it), except under the top-level `status`, which the API server resets on
- *   create rather than validates.
+ *   defaulting takes it), except where the API server does not validate (LENIENT: the top-level
+ *   `status`, which it resets on create, and a StatefulSet's pod template spec).
  * `metadata` at the top is left to validateUnstructured (ObjectMeta's rules and names).
  */
 import { readFileSync } from 'node:fs';
@@ -93,6 +93,22 @@ export class BuiltinSchemaSet {
       .map((k) => k.split('/').at(-2)!);
   }
 
+  /** The type of a built-in kind's objects (e.g. `apps.v1.Deployment`), undefined when unknown. */
+  typeOf(group: string, version: string, kind: string): string | undefined {
+    return this.#kinds.get(gvkKey(group, version, kind));
+  }
+
+  /**
+   * A type's fields, each with its type code (`s`, `i32`, `q`, `[]core.v1.Container`, `=A|B`...:
+   * see scripts/gen-builtin-schemas.ts), and its required fields; undefined for an unknown type.
+   */
+  fields(
+    name: string,
+  ): { properties: Readonly<Record<string, string>>; required: readonly string[] } | undefined {
+    const def = this.#defs.get(name);
+    return def === undefined ? undefined : { properties: def.p, required: def.r ?? [] };
+  }
+
   /** Every problem of a built-in object (an unknown kind has none here). */
   validate(
     obj: Record<string, unknown>,
@@ -105,7 +121,7 @@ export class BuiltinSchemaSet {
     if (name === undefined) return [];
     const problems: GitOpsError[] = [];
     const type = this.#type(name);
-    this.#checkStruct(obj, type, [], { strict, problems, inStatus: false }, true);
+    this.#checkStruct(obj, type, [], { strict, problems, lenient: false, kind: `${group}/${kind}` }, true);
     return problems;
   }
 
@@ -137,10 +153,13 @@ export class BuiltinSchemaSet {
         continue;
       }
       if (child === null || child === undefined) continue;
-      const inner = root && key === 'status' ? { ...walk, inStatus: true } : walk;
+      const inner =
+        !walk.lenient && path.length < 3 && isLenient(walk.kind, [...path, key])
+          ? { ...walk, lenient: true }
+          : walk;
       this.#check(child, node, [...path, key], inner);
     }
-    if (walk.inStatus) return;
+    if (walk.lenient) return;
     for (const field of type.required) {
       if (value[field] === undefined || value[field] === null)
         walk.problems.push(problemAt(ErrorCodes.Invalid, [...path, field], 'required field is missing'));
@@ -179,7 +198,7 @@ export class BuiltinSchemaSet {
       }
       case 'enum': {
         if (typeof value !== 'string') return wrong('string');
-        if (!walk.inStatus && value !== '' && !node.values.has(value)) {
+        if (!walk.lenient && value !== '' && !node.values.has(value)) {
           walk.problems.push(
             problemAt(
               ErrorCodes.Invalid,
@@ -256,8 +275,22 @@ export class BuiltinSchemaSet {
 interface Walk {
   strict: boolean;
   problems: GitOpsError[];
-  /** Under the top-level status: types and fields are checked, required fields and enums not. */
-  inStatus: boolean;
+  /** Where the API server validates nothing (see LENIENT): types and fields only. */
+  lenient: boolean;
+  /** group/kind of the object. */
+  kind: string;
+}
+
+/**
+ * Where the API server decodes but does not validate, so required fields and enum values are not
+ * checked there: every kind's top-level status (reset on create), and a StatefulSet's pod
+ * template spec (its Pods are validated when they are made; test/cli/validate-server.test.ts).
+ */
+const LENIENT: Record<string, string[]> = { 'apps/StatefulSet': ['status', 'spec.template.spec'] };
+
+function isLenient(kind: string, path: FieldPathSegment[]): boolean {
+  const at = path.join('.');
+  return at === 'status' || (LENIENT[kind]?.includes(at) ?? false);
 }
 
 function gvkKey(group: string, version: string, kind: string): string {

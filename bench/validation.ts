@@ -9,7 +9,7 @@
 import { Scheme } from '../src/runtime/index.js';
 import type { KubeObject } from '../src/runtime/index.js';
 import { Decoder } from '../src/serializer/index.js';
-import { applicationCrd } from '../src/sync/index.js';
+import { applicationCrd } from '../src/operator/index.js';
 import { compare, corpusFiles, mbPerSecond, table } from './harness.js';
 import type { BenchContext } from './harness.js';
 

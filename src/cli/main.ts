@@ -199,7 +199,12 @@ export function buildProgram(output: Output, setCode: SetCode): Command {
       namespaceArg,
       process.env.POD_NAMESPACE ?? 'gitops-system',
     )
-    .option('--resync <seconds>', 'how often the Application list is read again', positiveNumber, '10')
+    .option(
+      '--resync <seconds>',
+      'how often the watched Applications are listed afresh, as a safety net',
+      positiveNumber,
+      '600',
+    )
     .option('--insecure-no-auth', 'serve the API without a bearer token (GITOPS_API_TOKEN)', false)
     .option(
       '--allow-insecure-destination-tls',

@@ -20,7 +20,7 @@ import {
 import type { FieldPathSegment, KubeObject } from '../runtime/index.js';
 import { Decoder, FrameLocator, contentTypeOf, sniffContentType } from '../serializer/index.js';
 import type { DecodedDocument } from '../serializer/index.js';
-import { APPLICATION_GROUP, APPLICATION_KIND, applicationCrd } from '../sync/index.js';
+import { APPLICATION_GROUP, APPLICATION_KIND, applicationCrd } from '../operator/index.js';
 import { collectManifestFiles, notManifestReason, readManifestFile } from './files.js';
 import type { Output } from './report.js';
 import { reportError } from './report.js';

@@ -12,7 +12,7 @@ import { Git as GitRepository, GitDirectory, lsRemote, parseRemoteUrl, redactUrl
 import { ErrorCodes, EventHub, GitOpsError, abortable, toGitOpsError } from '../runtime/index.js';
 import { applicationKey, parseDuration, sourceRevision } from './application.js';
 import type { Application, ApplicationStatus, SourceRevision } from './application.js';
-import type { DriftEvent } from './drift.js';
+import type { DriftEvent } from '../sync/index.js';
 import { formatObjectDiffs } from './sync-target.js';
 import type { ObjectDiff, SyncTarget } from './sync-target.js';
 import { ApplicationReconciler } from './reconciler.js';

@@ -79,3 +79,4 @@ export { ApplicationClient, STATUS_OBJECTS_LIMIT } from './application-client.js
 export type { ApplicationWatchOptions } from './application-client.js';
 export { OperatorManager } from './manager.js';
 export type { OperatorLog, OperatorManagerOptions, WatchApplicationsOptions } from './manager.js';
+export { selfHealBackoff } from './self-heal.js';

@@ -4,10 +4,19 @@
  * self-heal, health, and a result that accounts for every object; and the operator half.
  */
 export * from './operator-index.js';
-export type { SyncEngineOptions, SyncRequest } from './engine.js';
-export { SyncEngine } from './engine.js';
-export type { Plan, PlanInput, PlanStep, PlannedObject, RejectedObject, Stage, ApplyPhase } from './plan.js';
-export { APPLY_PHASES, compareByOrder, crdKindOf, kindRank, planSync, stageOf } from './plan.js';
+export type { SyncEngineOptions, SyncOptions, SyncRequest, WaveProgress } from './engine.js';
+export { SyncEngine, syncOptionsOf } from './engine.js';
+export type {
+  Plan,
+  PlanInput,
+  PlanStep,
+  PlannedObject,
+  RejectedObject,
+  Stage,
+  ApplyPhase,
+  Wave,
+} from './plan.js';
+export { APPLY_PHASES, compareByOrder, crdKindOf, kindRank, planSync, stageOf, wavesOf } from './plan.js';
 export type { ApplyContext, ApplyOutcome } from './apply.js';
 export { applyObject, isUpToDate } from './apply.js';
 export type { FieldChange } from './diff.js';

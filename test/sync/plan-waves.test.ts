@@ -6,8 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { builtinIsNamespaced } from '../../src/runtime/index.js';
 import type { KubeObject } from '../../src/runtime/index.js';
-import { HOOK_ANNOTATION, SYNC_WAVE_ANNOTATION, planSync } from '../../src/sync/index.js';
-import { wavesOf } from '../../src/sync/plan.js';
+import { HOOK_ANNOTATION, SYNC_WAVE_ANNOTATION, planSync, wavesOf } from '../../src/sync/index.js';
 
 function obj(
   apiVersion: string,

@@ -1,0 +1,282 @@
+/**
+ * Applications that deploy to other clusters. An application names a Secret (in its own
+ * namespace) holding the destination's kubeconfig; this target reads it through the operator's
+ * own client, checks it (embedded credentials only), and keeps one client and engine per
+ * destination, made again when the Secret's content changes. A replaced destination's client is
+ * closed once the calls that still use it have finished. Applications without a Secret go to
+ * the operator's own cluster.
+ */
+import { createHash } from 'node:crypto';
+
+import { KubeClient, kubeconfigFromText } from '../kube/index.js';
+import type { KubeClientOptions } from '../kube/index.js';
+import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import type { KubeObject } from '../runtime/index.js';
+import type { Application } from './application.js';
+import type { DriftEvent } from '../sync/index.js';
+import type { SyncEngineOptions } from '../sync/index.js';
+import { EngineTarget } from './engine-target.js';
+import type { HelmCapabilities } from '../helm/index.js';
+import type { HealthStatus } from '../sync/index.js';
+import type {
+  AppliedRevision,
+  ObjectDiff,
+  SyncOutcome,
+  SyncTarget,
+  TargetSyncRequest,
+} from './sync-target.js';
+
+export interface DestinationTargetsOptions {
+  /** Options of each remote destination's engine (timeouts, field manager, concurrency). */
+  engine?: SyncEngineOptions;
+  /** Options of each remote destination's client (retries, throttling). */
+  clientOptions?: KubeClientOptions;
+  /** Accept kubeconfigs with `insecure-skip-tls-verify` (refused by default). */
+  allowInsecureTls?: boolean;
+  /**
+   * A destination no call has used for this long has its client closed (made again on next
+   * use), so deleted Applications and Secrets leave nothing open. Default 10 minutes.
+   */
+  idleCloseMs?: number;
+}
+
+interface Remote {
+  fingerprint: string;
+  target: EngineTarget;
+  users: number;
+  /** When the last call using it ended (ms): an idle destination's client is closed. */
+  lastUsed: number;
+  /** Replaced by a newer content of its Secret: closed when its last user is done. */
+  replaced: boolean;
+}
+
+export class DestinationTargets implements SyncTarget {
+  readonly #remotes = new Map<string, Remote>();
+  readonly #retired = new Set<Remote>();
+  #closed = false;
+
+  /** `local` is the operator's own cluster; its client also reads the kubeconfig Secrets. */
+  constructor(
+    readonly local: EngineTarget,
+    private readonly options: DestinationTargetsOptions = {},
+  ) {}
+
+  /** How many remote destinations have a client now (replaced ones still in use included). */
+  get remoteCount(): number {
+    return this.#remotes.size + this.#retired.size;
+  }
+
+  sync(request: TargetSyncRequest): Promise<SyncOutcome> {
+    return this.#with(request.app, request.signal, (t) => t.sync(request));
+  }
+
+  drifted(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<boolean> {
+    return this.#with(app, signal, (t) => t.drifted(app, objects, signal));
+  }
+
+  diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<ObjectDiff[]> {
+    return this.#with(app, signal, (t) => t.diff(app, objects, signal));
+  }
+
+  health(app: Application, signal?: AbortSignal): Promise<HealthStatus> {
+    return this.#with(app, signal, (t) => t.health(app, signal));
+  }
+
+  capabilities(app: Application, signal?: AbortSignal): Promise<HelmCapabilities> {
+    return this.#with(app, signal, (t) => t.capabilities(app, signal));
+  }
+
+  appliedRevision(app: Application, signal?: AbortSignal): Promise<AppliedRevision | undefined> {
+    return this.#with(app, signal, (t) => t.appliedRevision(app, signal));
+  }
+
+  async watchDrift(
+    app: Application,
+    objects: readonly KubeObject[],
+    onDrift: (event: DriftEvent) => void,
+    signal?: AbortSignal,
+  ): Promise<() => Promise<void>> {
+    const { target, release } = await this.acquire(app, signal);
+    try {
+      const stop = await target.watchDrift(app, objects, onDrift, signal);
+      let stopped = false;
+      return async () => {
+        if (stopped) return;
+        stopped = true;
+        try {
+          await stop();
+        } finally {
+          release();
+        }
+      };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /**
+   * The target for `app`'s destination, held until `release()` (a client is never closed under
+   * a call that uses it). The local target for applications without a kubeconfig Secret.
+   */
+  async acquire(app: Application, signal?: AbortSignal): Promise<{ target: EngineTarget; release(): void }> {
+    const ref = app.spec.destination.kubeconfigSecretRef;
+    if (ref === undefined) return { target: this.local, release: () => undefined };
+    if (this.#closed) {
+      throw new GitOpsError(ErrorCodes.Aborted, 'the destination targets are closed');
+    }
+    const namespace = app.metadata.namespace;
+    const source = `Secret ${namespace}/${ref.name} key ${ref.key}`;
+    const text = await this.#readKubeconfig(app, namespace, ref.name, ref.key, source, signal);
+    if (this.#closed) {
+      throw new GitOpsError(ErrorCodes.Aborted, 'the destination targets are closed');
+    }
+    this.#closeIdle();
+    const fingerprint = createHash('sha256').update(text).digest('hex');
+    const cacheKey = `${namespace}/${ref.name}/${ref.key}`;
+    let remote = this.#remotes.get(cacheKey);
+    if (remote === undefined || remote.fingerprint !== fingerprint) {
+      const connection = kubeconfigFromText(text, {
+        untrusted: true,
+        source,
+        ...(this.options.allowInsecureTls === undefined
+          ? {}
+          : { allowInsecureTls: this.options.allowInsecureTls }),
+      });
+      const client = new KubeClient(connection, this.options.clientOptions);
+      const target = new EngineTarget({
+        ...this.options.engine,
+        client,
+        // The application's namespace need not exist on that cluster; its target namespace is ours to use.
+        inventoryNamespaceOf: (a) => a.spec.destination.namespace,
+      });
+      if (remote !== undefined) this.#retire(remote);
+      remote = { fingerprint, target, users: 0, replaced: false, lastUsed: Date.now() };
+      this.#remotes.set(cacheKey, remote);
+    }
+    checkServer(app, remote.target.client.rest.connection.server, source);
+    const held = remote;
+    held.users++;
+    let released = false;
+    return {
+      target: held.target,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.users--;
+        held.lastUsed = Date.now();
+        if (held.replaced && held.users === 0) this.#closeRemote(held);
+      },
+    };
+  }
+
+  /** Closes every remote destination's client (the local target stays its owner's to close). */
+  close(): void {
+    this.#closed = true;
+    for (const remote of [...this.#remotes.values(), ...this.#retired]) remote.target.client.close();
+    this.#remotes.clear();
+    this.#retired.clear();
+  }
+
+  async #with<T>(
+    app: Application,
+    signal: AbortSignal | undefined,
+    call: (target: EngineTarget) => Promise<T>,
+  ): Promise<T> {
+    const { target, release } = await this.acquire(app, signal);
+    try {
+      return await call(target);
+    } finally {
+      release();
+    }
+  }
+
+  #closeIdle(): void {
+    const idleMs = this.options.idleCloseMs ?? 600_000;
+    const now = Date.now();
+    for (const [key, remote] of this.#remotes) {
+      if (remote.users === 0 && now - remote.lastUsed > idleMs) {
+        this.#remotes.delete(key);
+        remote.target.client.close();
+      }
+    }
+  }
+
+  #retire(remote: Remote): void {
+    remote.replaced = true;
+    if (remote.users === 0) remote.target.client.close();
+    else this.#retired.add(remote);
+  }
+
+  #closeRemote(remote: Remote): void {
+    this.#retired.delete(remote);
+    remote.target.client.close();
+  }
+
+  async #readKubeconfig(
+    app: Application,
+    namespace: string,
+    name: string,
+    key: string,
+    source: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const object = `${namespace}/${app.metadata.name}`;
+    const field = '.spec.destination.kubeconfigSecretRef';
+    let secret: KubeObject | undefined;
+    try {
+      secret = await this.local.client.get({ apiVersion: 'v1', kind: 'Secret', namespace, name }, signal);
+    } catch (cause) {
+      throw new GitOpsError(
+        ErrorCodes.AuthFailed,
+        `could not read the destination kubeconfig Secret ${namespace}/${name}; check that the operator ` +
+          'may get Secrets in this namespace',
+        { cause, details: { field: `${field}.name`, object } },
+      );
+    }
+    if (secret === undefined) {
+      throw new GitOpsError(
+        ErrorCodes.NotFound,
+        `the destination kubeconfig Secret ${namespace}/${name} does not exist; create it in the ` +
+          "Application's namespace",
+        { details: { field: `${field}.name`, object } },
+      );
+    }
+    const stringData = (secret as { stringData?: Record<string, string> }).stringData;
+    const data = (secret as { data?: Record<string, string> }).data;
+    const text =
+      stringData?.[key] ??
+      (data?.[key] === undefined ? undefined : Buffer.from(data[key], 'base64').toString());
+    if (text === undefined || text.trim() === '') {
+      const keys = [...new Set([...Object.keys(data ?? {}), ...Object.keys(stringData ?? {})])].sort();
+      throw new GitOpsError(
+        ErrorCodes.Invalid,
+        `${source}: the Secret has no kubeconfig under that key (its keys: ${keys.join(', ') || 'none'}); ` +
+          'set kubeconfigSecretRef.key',
+        { details: { field: `${field}.key`, object } },
+      );
+    }
+    return text;
+  }
+}
+
+// `server` in the spec, when given, must be the cluster the Secret points at.
+function checkServer(app: Application, actual: string, source: string): void {
+  const expected = app.spec.destination.server;
+  if (expected === undefined) return;
+  const normalized = new URL(expected);
+  const wanted = normalized.origin + normalized.pathname.replace(/\/+$/, '');
+  if (wanted !== actual) {
+    throw new GitOpsError(
+      ErrorCodes.Invalid,
+      `destination server ${wanted} is not the cluster the kubeconfig in ${source} points at (${actual}); ` +
+        'nothing was applied',
+      {
+        details: {
+          field: '.spec.destination.server',
+          object: `${app.metadata.namespace}/${app.metadata.name}`,
+        },
+      },
+    );
+  }
+}

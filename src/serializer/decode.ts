@@ -33,6 +33,8 @@ import { contentTypeOf, createFrameSplitter, readFrames, sniffContentType } from
 import type { ContentType, Frame, FrameSource } from './frames.js';
 import { countAliases, mayHaveAliases, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
+import { jsonErrorOffset } from './edit-json-tree.js';
+import { countJsonKeys } from './json-tokens.js';
 import { findNonFinite, KUBE_YAML_SCHEMA, mayHaveNonFinite, resolvePlainScalar } from './yaml11.js';
 
 export interface DecoderOptions {
@@ -680,32 +682,6 @@ function hasObjectKey(value: unknown): boolean {
   return visit(value);
 }
 
-/** Keys written in a JSON text: strings followed by a colon. */
-function countJsonKeys(text: string): number {
-  let count = 0;
-  // Every quote met outside a string opens one, so the scan hops from string to string.
-  let start = text.indexOf('"');
-  while (start !== -1) {
-    let end = start;
-    do {
-      end = text.indexOf('"', end + 1);
-      if (end === -1) return count;
-    } while (isEscaped(text, end));
-    let j = end + 1;
-    let c = text.charCodeAt(j);
-    while (c === 32 || c === 10 || c === 13 || c === 9) c = text.charCodeAt(++j);
-    if (c === 58) count++;
-    start = text.indexOf('"', end + 1);
-  }
-  return count;
-}
-
-function isEscaped(text: string, quote: number): boolean {
-  let backslashes = 0;
-  while (text.charCodeAt(quote - 1 - backslashes) === 92) backslashes++;
-  return backslashes % 2 === 1;
-}
-
 function countKeys(value: unknown): number {
   if (typeof value !== 'object' || value === null) return 0;
   let count = 0;
@@ -717,104 +693,6 @@ function countKeys(value: unknown): number {
     count += 1 + countKeys((value as Record<string, unknown>)[key]);
   }
   return count;
-}
-
-/**
- * Where a JSON text stops being JSON, for the messages of JSON.parse that give no position.
- * A small recursive-descent checker; it runs only after JSON.parse has failed.
- */
-export function jsonErrorOffset(text: string): number {
-  let i = 0;
-  const fail = (): never => {
-    throw i;
-  };
-  const ws = (): void => {
-    while (i < text.length && ' \t\r\n'.includes(text[i] ?? '')) i++;
-  };
-  const literal = (word: string): void => {
-    for (const ch of word) {
-      if (text[i] !== ch) fail();
-      i++;
-    }
-  };
-  const string = (): void => {
-    i++;
-    for (;;) {
-      const c = text.charCodeAt(i);
-      if (Number.isNaN(c) || c < 0x20) fail();
-      if (c === 34) break;
-      if (c === 92) {
-        i++;
-        const e = text[i] ?? '';
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
-          i += 4;
-        } else if (!'"\\/bfnrt'.includes(e) || e === '') fail();
-      }
-      i++;
-    }
-    i++;
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        string();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') {
-          i++;
-          return;
-        } else fail();
-      }
-    } else if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') {
-          i++;
-          return;
-        } else fail();
-      }
-    } else if (c === '"') string();
-    else if (c === 't') literal('true');
-    else if (c === 'f') literal('false');
-    else if (c === 'n') literal('null');
-    else {
-      const m = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?/.exec(text.slice(i, i + 400));
-      if (m === null) fail();
-      else i += m[0].length;
-    }
-  };
-  try {
-    value();
-    ws();
-    if (i < text.length) fail();
-    return text.length;
-  } catch (offset) {
-    // A nesting deeper than the stack (RangeError) stops the checker where it had got to.
-    return Math.min(typeof offset === 'number' ? offset : i, text.length);
-  }
 }
 
 function countNewlines(text: string): number {

@@ -2,8 +2,11 @@
  * A JSON document as a tree of source ranges: where every object member, array item and
  * value is in the text. Numbers and strings are kept as written (a 20-digit integer is not
  * rounded through a JS number), so that the editor and the formatter can copy them verbatim.
+ * Read from the tokens of json-tokens.ts; the same reading tells the decoder where a text
+ * stops being JSON. Nesting is followed with a stack of our own, so depth costs no recursion.
  */
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { JsonProblem, JsonTokenizer, JsonTokenType } from './json-tokens.js';
 
 export type JsonNode = JsonObject | JsonArray | JsonValue;
 
@@ -35,116 +38,181 @@ export interface JsonMember {
   readonly value: JsonNode;
 }
 
-const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?/y;
-const ESCAPES = '"\\/bfnrt';
+/** Where and why a text is not JSON. */
+export interface JsonSyntaxFailure {
+  readonly message: string;
+  /** Where the problem is: the offending token, a bad escape's backslash, an unclosed string's quote. */
+  readonly at: number;
+  /** The first character that cannot be read (after a bad escape's backslash, the end of an unclosed string). */
+  readonly stop: number;
+}
+
+class Failure {
+  constructor(readonly failure: JsonSyntaxFailure) {}
+}
+
+interface OpenObject {
+  kind: 'object';
+  start: number;
+  members: JsonMember[];
+  /** The member whose value is being read. */
+  key: string;
+  keyStart: number;
+  keyEnd: number;
+}
+
+interface OpenArray {
+  kind: 'array';
+  start: number;
+  items: JsonNode[];
+}
+
+const STRING_PROBLEMS: Record<number, string> = {
+  [JsonProblem.Escape]: 'a malformed escape inside a string',
+  [JsonProblem.Control]: 'a control character inside a string',
+  [JsonProblem.Unclosed]: 'a string is not closed',
+};
 
 class JsonReader {
-  private at = 0;
+  private readonly tokens: JsonTokenizer;
 
-  constructor(private readonly text: string) {}
+  constructor(private readonly text: string) {
+    this.tokens = new JsonTokenizer(text);
+  }
 
-  document(): JsonNode {
-    if (this.text.charCodeAt(0) === 0xfeff) this.at = 1;
-    this.skipSpace();
+  document(skipBom: boolean): JsonNode {
+    if (skipBom && this.text.charCodeAt(0) === 0xfeff) this.tokens.pos = 1;
     const root = this.value();
-    this.skipSpace();
-    if (this.at < this.text.length) this.fail('unexpected text after the JSON value');
+    const tokens = this.tokens;
+    if (tokens.next() !== JsonTokenType.End) this.fail('unexpected text after the JSON value', tokens.start);
     return root;
   }
 
+  /** Reads one value with the containers it opens, iteratively. */
   private value(): JsonNode {
-    const ch = this.text[this.at];
-    if (ch === '{') return this.object();
-    if (ch === '[') return this.array();
-    const start = this.at;
-    if (ch === '"') this.at = this.stringEnd();
-    else if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) {
-      NUMBER.lastIndex = start;
-      if (!NUMBER.test(this.text)) this.fail('a malformed number');
-      this.at = NUMBER.lastIndex;
-    } else {
-      const word = ['true', 'false', 'null'].find((w) => this.text.startsWith(w, start));
-      if (word === undefined)
-        this.fail(ch === undefined ? 'the JSON ends early' : `unexpected ${JSON.stringify(ch)}`);
-      this.at += word.length;
-    }
-    return { kind: 'value', start, end: this.at };
-  }
-
-  private object(): JsonObject {
-    const start = this.at++;
-    const members: JsonMember[] = [];
-    this.skipSpace();
-    if (this.text[this.at] === '}') return { kind: 'object', start, end: ++this.at, members };
+    const tokens = this.tokens;
+    const stack: Array<OpenObject | OpenArray> = [];
+    let done: JsonNode | undefined;
     for (;;) {
-      this.skipSpace();
-      if (this.text[this.at] !== '"') this.fail('expected a member name in double quotes');
-      const keyStart = this.at;
-      const keyEnd = this.stringEnd();
-      const raw = this.text.slice(keyStart, keyEnd);
-      const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
-      this.at = keyEnd;
-      this.skipSpace();
-      if (this.text[this.at] !== ':') this.fail("expected ':' after a member name");
-      this.at++;
-      this.skipSpace();
-      members.push({ key, keyStart, keyEnd, value: this.value() });
-      this.skipSpace();
-      const ch = this.text[this.at++];
-      if (ch === '}') return { kind: 'object', start, end: this.at, members };
-      if (ch !== ',') this.fail("expected ',' or '}'", this.at - 1);
+      if (done === undefined) {
+        const type = tokens.next();
+        const start = tokens.start;
+        if (type === JsonTokenType.BeginObject) {
+          if (this.peekClose(JsonTokenType.EndObject))
+            done = { kind: 'object', start, end: tokens.end, members: [] };
+          else {
+            const open: OpenObject = { kind: 'object', start, members: [], key: '', keyStart: 0, keyEnd: 0 };
+            this.memberName(open);
+            stack.push(open);
+          }
+        } else if (type === JsonTokenType.BeginArray) {
+          if (this.peekClose(JsonTokenType.EndArray))
+            done = { kind: 'array', start, end: tokens.end, items: [] };
+          else stack.push({ kind: 'array', start, items: [] });
+        } else {
+          done = this.scalar(type);
+        }
+        continue;
+      }
+      const open = stack[stack.length - 1];
+      if (open === undefined) return done;
+      if (open.kind === 'object') {
+        open.members.push({ key: open.key, keyStart: open.keyStart, keyEnd: open.keyEnd, value: done });
+      } else open.items.push(done);
+      done = undefined;
+      const type = tokens.next();
+      const close = open.kind === 'object' ? JsonTokenType.EndObject : JsonTokenType.EndArray;
+      if (type === close) {
+        stack.pop();
+        done =
+          open.kind === 'object'
+            ? { kind: 'object', start: open.start, end: tokens.end, members: open.members }
+            : { kind: 'array', start: open.start, end: tokens.end, items: open.items };
+      } else if (type !== JsonTokenType.Comma) {
+        this.fail(open.kind === 'object' ? "expected ',' or '}'" : "expected ',' or ']'", tokens.start);
+      } else if (open.kind === 'object') this.memberName(open);
     }
   }
 
-  private array(): JsonArray {
-    const start = this.at++;
-    const items: JsonNode[] = [];
-    this.skipSpace();
-    if (this.text[this.at] === ']') return { kind: 'array', start, end: ++this.at, items };
-    for (;;) {
-      this.skipSpace();
-      items.push(this.value());
-      this.skipSpace();
-      const ch = this.text[this.at++];
-      if (ch === ']') return { kind: 'array', start, end: this.at, items };
-      if (ch !== ',') this.fail("expected ',' or ']'", this.at - 1);
-    }
+  /** Whether the container just opened closes at once (the closing token is then read). */
+  private peekClose(close: JsonTokenType): boolean {
+    const tokens = this.tokens;
+    const c = this.text.charCodeAt(tokens.skipSpace());
+    if (c !== (close === JsonTokenType.EndObject ? 125 : 93)) return false;
+    tokens.next();
+    return true;
   }
 
-  /** Offset after the closing quote of the string starting at the current offset. */
-  private stringEnd(): number {
-    for (let i = this.at + 1; i < this.text.length; i++) {
-      const ch = this.text.charCodeAt(i);
-      if (ch === 92) {
-        // Only JSON's escapes: anything else would be copied into output no reader accepts.
-        const next = this.text[i + 1] ?? '';
-        const valid =
-          next === 'u' ? /^[0-9a-fA-F]{4}$/.test(this.text.slice(i + 2, i + 6)) : ESCAPES.includes(next);
-        if (!valid || next === '') this.fail('a malformed escape inside a string', i);
-        i++;
-      } else if (ch === 34) return i + 1;
-      else if (ch < 32) this.fail('a control character inside a string', i);
-    }
-    return this.fail('a string is not closed');
+  /** Reads `"name":` of the next member into `open`. */
+  private memberName(open: OpenObject): void {
+    const tokens = this.tokens;
+    const type = tokens.next();
+    if (type !== JsonTokenType.String) this.fail('expected a member name in double quotes', tokens.start);
+    this.checkString();
+    const raw = this.text.slice(tokens.start, tokens.end);
+    open.key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+    open.keyStart = tokens.start;
+    open.keyEnd = tokens.end;
+    if (tokens.next() !== JsonTokenType.Colon) this.fail("expected ':' after a member name", tokens.start);
   }
 
-  private skipSpace(): void {
-    for (;;) {
-      const ch = this.text.charCodeAt(this.at);
-      if (ch !== 32 && ch !== 10 && ch !== 13 && ch !== 9) return;
-      this.at++;
+  private scalar(type: JsonTokenType): JsonValue {
+    const tokens = this.tokens;
+    const start = tokens.start;
+    if (type === JsonTokenType.String) this.checkString();
+    else if (type === JsonTokenType.Invalid && tokens.problem === JsonProblem.Number) {
+      this.fail('a malformed number', start);
+    } else if (type === JsonTokenType.End) this.fail('the JSON ends early', start);
+    else if (type !== JsonTokenType.Number && type !== JsonTokenType.Literal) {
+      // In a value's place the checker reads a literal as far as it goes.
+      const stop = type === JsonTokenType.Invalid ? tokens.stop : start;
+      this.fail(`unexpected ${JSON.stringify(this.text[start])}`, start, stop);
     }
+    return { kind: 'value', start, end: tokens.end };
   }
 
-  private fail(message: string, at = this.at): never {
-    const before = this.text.slice(0, at);
-    const line = before.split('\n').length;
-    const column = at - before.lastIndexOf('\n');
-    throw new GitOpsError(ErrorCodes.JsonSyntax, `invalid JSON: ${message}`, { details: { line, column } });
+  private checkString(): void {
+    const tokens = this.tokens;
+    if (tokens.problem === JsonProblem.None) return;
+    this.fail(STRING_PROBLEMS[tokens.problem] ?? 'a malformed string', tokens.problemAt, tokens.stop);
+  }
+
+  private fail(message: string, at: number, stop = at): never {
+    throw new Failure({ message, at, stop });
+  }
+}
+
+/** The tree of a JSON text, or where and why it is not JSON. */
+export function readJsonTree(
+  text: string,
+  options: { skipBom?: boolean } = {},
+): { root: JsonNode; failure?: undefined } | { root?: undefined; failure: JsonSyntaxFailure } {
+  try {
+    return { root: new JsonReader(text).document(options.skipBom ?? true) };
+  } catch (err) {
+    if (err instanceof Failure) return { failure: err.failure };
+    throw err;
   }
 }
 
 /** Parses a JSON text into its tree of ranges; throws JsonSyntax with line and column. */
 export function parseJsonTree(text: string): JsonNode {
-  return new JsonReader(text).document();
+  const { root, failure } = readJsonTree(text);
+  if (root !== undefined) return root;
+  const at = failure.at;
+  const before = text.slice(0, at);
+  const line = before.split('\n').length;
+  const column = at - before.lastIndexOf('\n');
+  throw new GitOpsError(ErrorCodes.JsonSyntax, `invalid JSON: ${failure.message}`, {
+    details: { line, column },
+  });
+}
+
+/**
+ * Where a JSON text stops being JSON, for the messages of JSON.parse that give no position:
+ * the first character that cannot be read, or the text's length when all of it can.
+ */
+export function jsonErrorOffset(text: string): number {
+  const { failure } = readJsonTree(text, { skipBom: false });
+  return failure === undefined ? text.length : Math.min(failure.stop, text.length);
 }

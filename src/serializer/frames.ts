@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import { exceedsBytes, frameTooLarge, resolveLimits, tooManyFrames } from './limits.js';
 import type { Limits } from './limits.js';
+import { JsonTokenizer, JsonTokenType } from './json-tokens.js';
 
 export type ContentType = 'yaml' | 'json';
 
@@ -404,39 +405,38 @@ class YamlFrameSplitter implements FrameSplitter {
   }
 }
 
-const QUOTE = 34;
-const BACKSLASH = 92;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
+const BARE_END = /[ \t\r\n{[]/g;
 
-function isJsonSpace(c: number): boolean {
-  return c === SPACE || c === LF || c === CR || c === TAB;
-}
+/** What the value being read is: just started, an object or array, or a bare scalar. */
+const Mode = { Start: 0, Container: 1, Bare: 2 } as const;
+type Mode = (typeof Mode)[keyof typeof Mode];
 
 /**
  * Cuts a JSON stream into its top-level values: one object, concatenated objects, or NDJSON.
- * A string-aware bracket scanner finds where each value ends; the whitespace after a value is
- * its terminator. Malformed input still yields frames, which then fail to decode with a position.
+ * The JSON tokenizer (json-tokens.ts) reads the text, so brackets inside strings do not count;
+ * a value ends where its brackets balance, a bare value (not an object or array, an error to
+ * report) at a blank or a bracket; the whitespace after a value is its terminator. Malformed
+ * input still yields frames, which then fail to decode with a position.
  */
 class JsonFrameSplitter implements FrameSplitter {
   private buf = '';
   private base = 0;
-  /** Scan position in buf. */
+  /** Scan position in buf (between tokens). */
   private pos = 0;
   private line = 1;
   /** Offset in the source where the current line starts. */
   private lineStart = 0;
+  /** Offset in the source up to which lines are counted. */
+  private linesCounted = 0;
   /** Where the current value starts in buf, or -1 while between values. */
   private valueStart = -1;
   private valueLine = 1;
   private valueColumn = 1;
+  private mode: Mode = Mode.Start;
   private depth = 0;
-  private inString = false;
-  private escaped = false;
-  /** A top-level value that is not an object or array (an error to report, not to guess about). */
-  private bareValue = false;
+  /** A string that reached the end of buf: where it starts and where reading goes on, or -1. */
+  private openString = -1;
+  private stringResume = 0;
   private bom = false;
   /** Where the last value ended in buf, or -1 if none is waiting for its terminator. */
   private valueEnd = -1;
@@ -452,7 +452,7 @@ class JsonFrameSplitter implements FrameSplitter {
   push(chunk: string): Frame[] {
     return this.guard.run((out) => {
       this.buf += chunk;
-      this.scan(out);
+      this.scan(out, false);
     });
   }
 
@@ -461,12 +461,13 @@ class JsonFrameSplitter implements FrameSplitter {
   }
 
   private finish(out: Frame[]): void {
-    this.scan(out);
+    this.scan(out, true);
     if (this.valueStart !== -1) {
       if (this.valueEnd === -1) this.valueEnd = this.buf.length;
       this.emit(out, this.buf.length);
     } else if (this.buf.length > 0) {
       // Only whitespace: keep it as an empty frame so the text round-trips.
+      this.countLines(this.buf.length);
       this.valueStart = this.valueEnd = this.buf.length;
       this.valueLine = this.line;
       this.valueColumn = this.base + this.buf.length - this.lineStart + 1;
@@ -474,77 +475,102 @@ class JsonFrameSplitter implements FrameSplitter {
     }
   }
 
-  private scan(out: Frame[]): void {
-    let i = this.pos;
-    while (i < this.buf.length) {
-      const c = this.buf.charCodeAt(i);
-      if (this.valueStart === -1 || this.valueEnd !== -1) {
-        // Between values: whitespace until the next value starts, which completes the last one.
-        if (isJsonSpace(c) || (c === BOM && this.base + i === 0)) {
-          if (c === LF) this.newline(i);
-          else if (c === BOM) this.bom = true;
-          i++;
+  private scan(out: Frame[], final: boolean): void {
+    let tokens = new JsonTokenizer(this.buf, this.pos);
+    for (;;) {
+      if (this.openString !== -1) {
+        tokens.continueString(this.openString, this.stringResume);
+        this.openString = -1;
+      } else {
+        if (this.valueStart === -1 || this.valueEnd !== -1) {
+          // Between values: whitespace until the next value starts, which completes the last one.
+          let i = tokens.skipSpace();
+          if (i < this.buf.length && this.buf.charCodeAt(i) === BOM && this.base + i === 0) {
+            this.bom = true;
+            tokens.pos = i + 1;
+            continue;
+          }
+          if (i >= this.buf.length) break;
+          if (this.valueEnd !== -1) {
+            this.emit(out, i);
+            tokens = new JsonTokenizer(this.buf, 0);
+            i = 0;
+          }
+          this.startValue(i);
+        } else if (this.mode === Mode.Bare) {
+          // Not JSON anyway: it ends at the next blank or opening bracket, quotes or not.
+          BARE_END.lastIndex = tokens.pos;
+          const end = BARE_END.exec(this.buf)?.index ?? -1;
+          tokens.pos = end === -1 ? this.buf.length : end;
+          if (end === -1) {
+            this.checkSize(this.buf.length);
+            break;
+          }
+          this.valueEnd = end;
           continue;
         }
-        if (this.valueEnd !== -1) {
-          this.emit(out, i);
-          i = 0;
-        }
-        this.startValue(i, c);
-        i++;
-        continue;
+        if (tokens.next() === JsonTokenType.End) break;
       }
-      if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === BACKSLASH) this.escaped = true;
-        else if (c === QUOTE) {
-          this.inString = false;
-          if (this.bareValue) this.valueEnd = i + 1;
-        } else if (c === LF) this.newline(i);
-      } else if (this.bareValue) {
-        if (isJsonSpace(c) || c === OPEN_BRACE || c === OPEN_BRACKET) {
-          this.valueEnd = i;
-          continue;
-        }
-      } else if (c === QUOTE) {
-        this.inString = true;
-      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-        this.depth++;
-      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        this.depth--;
-        if (this.depth === 0) this.valueEnd = i + 1;
-      } else if (c === LF) {
-        this.newline(i);
+      if (tokens.unclosed && !final) {
+        // The string goes on in the next chunk: read on from where this read stopped.
+        this.openString = tokens.start;
+        this.stringResume = tokens.resume;
+        this.checkSize(tokens.end);
+        break;
       }
-      i++;
-      if (this.valueEnd === -1 && i - this.valueStart > this.limits.maxFrameBytes) this.tooLarge();
+      this.take(tokens.type, tokens.end);
+      if (this.valueEnd === -1) this.checkSize(tokens.end);
     }
-    this.pos = i;
+    this.pos = this.openString !== -1 ? this.buf.length : tokens.pos;
   }
 
-  private startValue(i: number, c: number): void {
+  /** Follows one token of the current value. */
+  private take(type: JsonTokenType, end: number): void {
+    if (this.mode === Mode.Start) {
+      const opens = type === JsonTokenType.BeginObject || type === JsonTokenType.BeginArray;
+      this.mode = opens ? Mode.Container : Mode.Bare;
+      // A bare string ends at its closing quote.
+      if (type === JsonTokenType.String) this.valueEnd = end;
+    }
+    if (this.mode !== Mode.Container) return;
+    if (type === JsonTokenType.BeginObject || type === JsonTokenType.BeginArray) this.depth++;
+    else if (type === JsonTokenType.EndObject || type === JsonTokenType.EndArray) {
+      this.depth--;
+      if (this.depth === 0) this.valueEnd = end;
+    }
+  }
+
+  private checkSize(end: number): void {
+    if (end - this.valueStart > this.limits.maxFrameBytes) this.tooLarge();
+  }
+
+  private startValue(i: number): void {
+    this.countLines(i);
     this.valueStart = i;
     this.valueLine = this.line;
     // A BOM takes no column.
     this.valueColumn = this.base + i - this.lineStart + 1 - (this.bom && this.line === 1 ? 1 : 0);
     this.depth = 0;
-    this.inString = false;
-    this.escaped = false;
-    this.bareValue = false;
-    if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth = 1;
-    else {
-      this.bareValue = true;
-      this.inString = c === QUOTE;
-    }
+    this.mode = Mode.Start;
   }
 
-  private newline(i: number): void {
-    this.line++;
-    this.lineStart = this.base + i + 1;
+  /** Counts the line breaks of buf up to `to`, from where the count stopped. */
+  private countLines(to: number): void {
+    const buf = this.buf;
+    for (
+      let i = buf.indexOf('\n', this.linesCounted - this.base);
+      i !== -1 && i < to;
+      i = buf.indexOf('\n', i + 1)
+    ) {
+      this.line++;
+      this.lineStart = this.base + i + 1;
+    }
+    this.linesCounted = this.base + to;
   }
 
   /** Emits the waiting value with buf[valueEnd, end) as its terminator. */
   private emit(out: Frame[], end: number): void {
+    this.countLines(end);
     const { buf } = this;
     const separatorEnd = this.valueStart;
     const frame: Frame = {
@@ -568,6 +594,7 @@ class JsonFrameSplitter implements FrameSplitter {
     this.pos = 0;
     this.valueStart = -1;
     this.valueEnd = -1;
+    this.mode = Mode.Start;
   }
 
   private tooLarge(): never {

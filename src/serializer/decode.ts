@@ -6,7 +6,7 @@
  */
 import jsYaml from 'js-yaml';
 import { yaml } from './yaml-lib.js';
-import type { Document, LineCounter, Node as YamlNode } from 'yaml';
+import type { Document, Node as YamlNode } from 'yaml';
 import {
   ErrorCodes,
   GitOpsError,
@@ -34,8 +34,12 @@ import type { ContentType, Frame, FrameSource } from './frames.js';
 import { countAliases, mayHaveAliases, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 import { jsonErrorOffset } from './edit-json-tree.js';
+import type { JsonNode } from './edit-json-tree.js';
+import { SourceLines } from './edit-lines.js';
+import type { YamlNode as YamlView } from './edit-yaml-nodes.js';
+import { documentRoot, locateField, positionAt } from './locate.js';
 import { countJsonKeys } from './json-tokens.js';
-import { findNonFinite, KUBE_YAML_SCHEMA, mayHaveNonFinite, resolvePlainScalar } from './yaml11.js';
+import { findNonFinite, KUBE_YAML_SCHEMA, mayHaveNonFinite } from './yaml11.js';
 
 export interface DecoderOptions {
   /** Refuse duplicate keys and fields the schema does not know. Default true. */
@@ -376,7 +380,8 @@ export class Decoder {
  */
 export class FrameLocator {
   private doc: Document | undefined;
-  private lines: LineCounter | undefined;
+  private lines: SourceLines | undefined;
+  private root: YamlView | JsonNode | null | undefined;
 
   constructor(
     readonly frame: Frame,
@@ -436,16 +441,15 @@ export class FrameLocator {
     const text = this.frame.text;
     const position = /position (\d+)/.exec(message);
     const offset = position !== null ? Number(position[1]) : jsonErrorOffset(text);
-    const { line, column } = lineColumnAt(text, Math.min(offset, text.length));
     return new GitOpsError(ErrorCodes.JsonSyntax, `invalid JSON: ${message}`, {
-      details: { ...this.details(), ...this.absolute(line, column) },
+      details: { ...this.details(), ...this.offsetPosition(offset) },
       cause: err,
     });
   }
 
   /** The first duplicate key of a JSON frame, found by the `yaml` package (slow path). */
   duplicateKey(): GitOpsError | undefined {
-    const doc = yaml().parseDocument(this.frame.text, { uniqueKeys: true, lineCounter: this.lineCounter() });
+    const doc = yaml().parseDocument(this.frame.text, { uniqueKeys: true });
     const dup = doc.errors.find((e) => e.code === 'DUPLICATE_KEY');
     if (dup === undefined) return undefined;
     const key = keyAt(this.frame.text, dup.pos[0]);
@@ -508,70 +512,38 @@ export class FrameLocator {
   }
 
   private offsetPosition(offset: number): { line: number; column: number } {
-    const pos = this.lineCounter().linePos(offset);
-    return this.absolute(pos.line - 1, pos.col - 1);
+    const { line, column } = positionAt(this.textLines(), offset);
+    return this.absolute(line - 1, column - 1);
   }
 
-  private lineCounter(): LineCounter {
-    this.lines ??= new (yaml().LineCounter)();
+  private textLines(): SourceLines {
+    this.lines ??= new SourceLines(this.frame.text);
     return this.lines;
   }
 
   private parsed(): Document {
-    if (this.doc === undefined) {
-      this.lines = new (yaml().LineCounter)();
-      this.doc = yaml().parseDocument(this.frame.text, {
-        lineCounter: this.lines,
-        uniqueKeys: false,
-        version: '1.1',
-      });
-    }
+    this.doc ??= yaml().parseDocument(this.frame.text, { uniqueKeys: false, version: '1.1' });
     return this.doc;
   }
 
   /** Where the field at `segments` is written, or the deepest part of its path that is. */
   private fieldPosition(segments: FieldPathSegment[], code: string): { line: number; column: number } {
     try {
-      const doc = this.parsed();
-      let node: unknown = doc.contents;
-      let offset = firstContentOffset(this.frame.text);
-      if (isNodeWithRange(node)) offset = node.range[0];
-      for (const segment of segments) {
-        if (yaml().isAlias(node)) node = node.resolve(doc);
-        let next: unknown;
-        let keyOffset: number | undefined;
-        if (yaml().isMap(node) && typeof segment === 'string') {
-          const pair = node.items.find((p) => yaml().isScalar(p.key) && keyText(p.key) === segment);
-          if (pair !== undefined) {
-            next = pair.value;
-            if (isNodeWithRange(pair.key)) keyOffset = pair.key.range[0];
-          }
-        } else if (yaml().isSeq(node) && typeof segment === 'number') {
-          next = node.items[segment];
-        }
-        if (next === undefined && keyOffset === undefined) break;
-        // A field is shown at its key for unknown or duplicate fields, else at its value.
-        const preferKey = code === ErrorCodes.UnknownField || code === ErrorCodes.DuplicateKey;
-        if (keyOffset !== undefined && (preferKey || !isNodeWithRange(next))) offset = keyOffset;
-        else if (isNodeWithRange(next)) offset = next.range[0];
-        node = next;
-        if (node === undefined || node === null) break;
-      }
-      return this.offsetPosition(offset);
+      const { frame } = this;
+      const lines = this.textLines();
+      if (this.root === undefined) this.root = documentRoot(frame.text, frame.contentType, lines);
+      // A field is shown at its key for unknown or duplicate fields, else at its value.
+      const prefer = code === ErrorCodes.UnknownField || code === ErrorCodes.DuplicateKey ? 'key' : 'value';
+      const { line, column } = locateField(frame.text, frame.contentType, segments, {
+        prefer,
+        lines,
+        root: this.root,
+      });
+      return this.absolute(line - 1, column - 1);
     } catch {
       return this.absolute(0, 0);
     }
   }
-}
-
-function isNodeWithRange(node: unknown): node is { range: [number, number, number] } {
-  return typeof node === 'object' && node !== null && Array.isArray((node as { range?: unknown }).range);
-}
-
-/** The key a scalar stands for, the way js-yaml with Kubernetes' rules reads it. */
-function keyText(key: { value: unknown; type?: string; source?: string }): string {
-  if (key.type === 'PLAIN' && typeof key.source === 'string') return String(resolvePlainScalar(key.source));
-  return String(key.value);
 }
 
 function fieldSegmentsOf(problem: GitOpsError): FieldPathSegment[] {
@@ -699,22 +671,6 @@ function countNewlines(text: string): number {
   let n = 0;
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
   return n;
-}
-
-/** 0-based line and column of `offset` in `text`. */
-function lineColumnAt(text: string, offset: number): { line: number; column: number } {
-  let line = 0;
-  let lineStart = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    lineStart = i + 1;
-  }
-  return { line, column: offset - lineStart };
-}
-
-function firstContentOffset(text: string): number {
-  const match = /^(?:[ \t]*(?:#.*)?\r?\n)*[ \t]*/.exec(text);
-  return match === null ? 0 : match[0].length;
 }
 
 /** The key written at `offset` (a duplicate's position), unquoted when it was quoted. */

@@ -12,7 +12,7 @@ export function editFailed(
 ): GitOpsError {
   const field = formatPath(path);
   return new GitOpsError(ErrorCodes.EditFailed, `cannot edit ${field}: ${message}`, {
-    details: { field, ...details },
+    details: { field, fieldSegments: [...path], ...details },
     cause,
   });
 }

@@ -6,6 +6,7 @@
  * stops being JSON. Nesting is followed with a stack of our own, so depth costs no recursion.
  */
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { SourceLines } from './edit-lines.js';
 import { JsonProblem, JsonTokenizer, JsonTokenType } from './json-tokens.js';
 
 export type JsonNode = JsonObject | JsonArray | JsonValue;
@@ -199,10 +200,7 @@ export function readJsonTree(
 export function parseJsonTree(text: string): JsonNode {
   const { root, failure } = readJsonTree(text);
   if (root !== undefined) return root;
-  const at = failure.at;
-  const before = text.slice(0, at);
-  const line = before.split('\n').length;
-  const column = at - before.lastIndexOf('\n');
+  const { line, column } = new SourceLines(text).position(failure.at);
   throw new GitOpsError(ErrorCodes.JsonSyntax, `invalid JSON: ${failure.message}`, {
     details: { line, column },
   });

@@ -18,6 +18,7 @@ import { matchSequence } from './edit-sequence.js';
 import { definedKeys, firstDifference, formatPath, isPlainObject, memoizedDeepEqual } from './edit-values.js';
 import type { FieldPath } from './edit-values.js';
 import { parseJsonTree } from './edit-json-tree.js';
+import { placeEditError } from './locate.js';
 import type { JsonArray, JsonNode, JsonObject } from './edit-json-tree.js';
 
 export interface JsonEditResult {
@@ -285,6 +286,21 @@ export function editJsonDocument(source: string, before: unknown, after: unknown
     throw editFailed('the document is not valid JSON', [], {}, err);
   }
   const lines = new SourceLines(source);
+  try {
+    return { text: editJsonTree(source, lines, root, before, after, equal) };
+  } catch (err) {
+    throw placeEditError(err, source, 'json', { lines, root });
+  }
+}
+
+function editJsonTree(
+  source: string,
+  lines: SourceLines,
+  root: JsonNode,
+  before: unknown,
+  after: unknown,
+  equal: (a: unknown, b: unknown) => boolean,
+): string {
   const editor = new JsonEditor(source, lines, detectStyle(source, root, lines), equal);
   editor.edit(root, before, after, []);
   const text = editor.apply();
@@ -301,5 +317,5 @@ export function editJsonDocument(source: string, before: unknown, after: unknown
       difference,
     );
   }
-  return { text };
+  return text;
 }

@@ -78,6 +78,16 @@ export class SourceLines {
     return this.kinds[line]!;
   }
 
+  /**
+   * The 1-based line and column of `offset` (clamped to the text): the one conversion of an
+   * offset to a position that errors use. A BOM takes a column, as editors show it.
+   */
+  position(offset: number): { offset: number; line: number; column: number } {
+    const at = Math.max(0, Math.min(offset, this.text.length));
+    const line = this.lineOf(at);
+    return { offset: at, line: line + 1, column: at - (line === 0 ? 0 : this.start(line)) + 1 };
+  }
+
   column(offset: number): number {
     return offset - this.start(this.lineOf(offset));
   }

@@ -60,6 +60,7 @@ import {
   rootLines,
 } from './edit-yaml-render.js';
 import type { BlockRendering, RenderStyle } from './edit-yaml-render.js';
+import { placeEditError } from './locate.js';
 import { KUBE_YAML_SCHEMA } from './yaml11.js';
 
 /** A comment an edit took out of the document (it belonged to a removed or replaced node). */
@@ -591,12 +592,26 @@ function verify(text: string, after: unknown): Mismatch | undefined {
 /**
  * Edits one YAML document (no `---` lines) from `before` (what it decodes to) to `after`,
  * changing only the text of the fields that differ. Returns `source` itself when nothing does.
+ * An EditFailed is placed at the line and column of its field in `source`.
  */
 export function editYamlDocument(
   source: string,
   before: unknown,
   after: unknown,
   options: YamlEditOptions = {},
+): YamlEditResult {
+  try {
+    return editYamlText(source, before, after, options);
+  } catch (err) {
+    throw placeEditError(err, source, 'yaml');
+  }
+}
+
+function editYamlText(
+  source: string,
+  before: unknown,
+  after: unknown,
+  options: YamlEditOptions,
 ): YamlEditResult {
   const equal = memoizedDeepEqual();
   if (equal(before, after)) return { text: source, removedComments: [] };

@@ -12,14 +12,14 @@ import {
   toGitOpsError,
 } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
-import { Decoder } from './decode.js';
-import type { DecodedDocument, DecoderOptions } from './decode.js';
-import { editJsonDocument } from './edit-json.js';
-import { editYamlDocument } from './edit-yaml.js';
-import type { RemovedComment } from './edit-yaml.js';
-import { encodeJsonDocument, encodeYamlDocument } from './encode.js';
-import { contentTypeOf, joinFrames, sniffContentType, splitFrames } from './frames.js';
-import type { ContentType, Frame } from './frames.js';
+import { Decoder } from './decode/decode.js';
+import type { DecodedDocument, DecoderOptions } from './decode/decode.js';
+import { editJsonDocument } from './edit/json/editor.js';
+import { editYamlDocument } from './edit/yaml/editor.js';
+import type { RemovedComment } from './edit/yaml/editor.js';
+import { encodeJsonDocument, encodeYamlDocument } from './encode/encode.js';
+import { contentTypeOf, joinFrames, sniffContentType, splitFrames } from './frames/frames.js';
+import type { ContentType, Frame } from './frames/frames.js';
 
 export interface ManifestFileOptions {
   /** File name, for messages (and the content type, from its extension, when not given). */

@@ -2,7 +2,7 @@
  * Where things are in a document's text: the one place that turns an offset into a line and
  * a column, and a field path into the position of that field. The decoder places its errors
  * with it and the editors place theirs; both read the document through the same views the
- * editors edit (edit-yaml-nodes.ts for YAML, edit-json-tree.ts for JSON).
+ * editors edit (edit/yaml/nodes.ts for YAML, json-tree.ts for JSON).
  */
 import { ErrorCodes, isGitOpsError } from '../../runtime/index.js';
 import type { FieldPathSegment } from '../../runtime/index.js';

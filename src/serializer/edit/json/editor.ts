@@ -5,7 +5,7 @@
  *
  * - New members go after the object's last member, in the order of `after`.
  * - A removed member takes its separator with it.
- * - Arrays are matched like YAML lists (edit-sequence.ts): merge keys, else content.
+ * - Arrays are matched like YAML lists (edit/sequence.ts): merge keys, else content.
  * - A container laid out on one line inside a pretty document stays on one line.
  * - The result is parsed again and compared with `after`; EditFailed names the field if not.
  */

@@ -3,7 +3,7 @@
  * wanted, it splices the text so that only the changed fields' lines change. Comments, key
  * order, quoting, indentation, blank lines, flow or block style and anchors stay as they are.
  *
- * Behaviour (each covered by test/serializer/edit-yaml.test.ts):
+ * Behaviour (each covered by test/serializer/edit/yaml/editor.test.ts):
  * - A changed scalar keeps its style (plain, quoted, block) when the new value fits it; a new
  *   string that YAML 1.1 or 1.2 would read as something else is quoted; a string with line
  *   breaks becomes a `|` (or `|-`) block scalar in block context; an octal or hex number keeps
@@ -18,7 +18,7 @@
  *   by it; other lists by content, changed items in between paired by position.
  * - A change of type (scalar to map, map to list...) writes that node afresh in block style;
  *   an emptied map or list becomes `{}` or `[]`; a flow collection (`{}`, `[a]`) stays flow.
- * - Anchors and aliases: see edit-yaml-anchors.ts (the anchored node is edited in place, and
+ * - Anchors and aliases: see anchors.ts (the anchored node is edited in place, and
  *   an alias that no longer shares its value is replaced by that value written out).
  * - Every result is decoded again and compared with `after`; an edit that cannot be made
  *   exactly throws EditFailed naming the field. Broken YAML is never returned.
@@ -151,7 +151,7 @@ class YamlEditor {
       if (this.equal(before, after) && !this.shared.visit.has(key)) return;
     } else if (this.equal(before, after)) return;
     // Fast path: assume an alias follows its anchor's edit; the verification tells if it did
-    // not, and then the full parse plans anchors properly (edit-yaml-anchors.ts).
+    // not, and then the full parse plans anchors properly (anchors.ts).
     if (node?.kind === 'alias' && this.strict) return;
     if (node === null || node.kind === 'alias') return this.replace(slot, node, after, path, src);
     if (node.kind === 'map' && isPlainObject(before) && isPlainObject(after)) {

@@ -1,7 +1,7 @@
 /**
  * Where each node of a YAML document is in its source text. The editor works on these views
  * and splices the text; it never re-stringifies. Views come from two places: the fast line
- * scanner (edit-yaml-scan.ts) for block structure, and the `yaml` package's AST (here) for
+ * scanner (scan.ts) for block structure, and the `yaml` package's AST (here) for
  * everything else (flow collections, multi-line scalars, anchors), for a whole document or
  * for one small region the scanner hands over.
  */

@@ -15,9 +15,9 @@ import {
   isPlainObject,
   keyOf,
   objectKeyToString,
-  validateUnstructured,
 } from '../runtime/index.js';
-import type { KubeObject, ObjectKey, Scheme } from '../runtime/index.js';
+import { Scheme } from '../runtime/index.js';
+import type { KubeObject, ObjectKey } from '../runtime/index.js';
 import { applyPatch } from '../patch/index.js';
 import type { Patch } from '../patch/index.js';
 import { badObject, conflict, describeKey } from './object-errors.js';
@@ -110,12 +110,15 @@ export function hasStatusSubresource(obj: KubeObject, policy: WritePolicy): bool
   }
 }
 
+// Without a scheme of the caller's, writes are still checked as the API server would check
+// Kubernetes' own kinds (the built-in schemas of the newest bundled version); other kinds stay
+// unstructured. Made on first use: the schemas load only then.
+let builtinOnly: Scheme | undefined;
+
 /** Throws Invalid (naming the object and the first problem) when the scheme refuses `obj`. */
 export function validateObject(obj: KubeObject, policy: WritePolicy): void {
-  const problems =
-    policy.scheme !== undefined
-      ? policy.scheme.validate(obj, { strict: policy.strict })
-      : validateUnstructured(obj, { strict: policy.strict });
+  const scheme = policy.scheme ?? (builtinOnly ??= new Scheme());
+  const problems = scheme.validate(obj, { strict: policy.strict });
   if (problems.length === 0) return;
   const first = problems[0]!;
   const name = (() => {

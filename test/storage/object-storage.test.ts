@@ -259,6 +259,47 @@ describe('create', () => {
   });
 });
 
+describe("Kubernetes' own kinds without a scheme of the caller's", () => {
+  it('refuses a patch the API server would refuse (replicas: three) and leaves the file as it was', async () => {
+    const root = tempDir();
+    const deployment = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: web',
+      '  namespace: default',
+      'spec:',
+      '  replicas: 1 # one is enough',
+      '  selector:',
+      '    matchLabels: { app: web }',
+      '  template:',
+      '    metadata:',
+      '      labels: { app: web }',
+      '    spec:',
+      '      containers:',
+      '        - name: web',
+      '          image: nginx',
+      '',
+    ].join('\n');
+    writeFileSync(join(root, 'web.yaml'), deployment);
+    const storage = await ObjectStorage.open(await ManifestDirectory.open({ root }), { watch: false });
+    opened.push(storage);
+    const key = { group: 'apps', kind: 'Deployment', namespace: 'default', name: 'web' };
+    const error = await errorOf(
+      storage.patch(key, { type: 'merge', patch: { spec: { replicas: 'three' } } }),
+    );
+    expect(error.code).toBe(ErrorCodes.Invalid);
+    expect(error.message).toContain('replicas');
+    expect(await codeOf(storage.patch(key, { type: 'merge', patch: { spec: { selectr: {} } } }))).toBe(
+      ErrorCodes.Invalid,
+    );
+    expect(readFileSync(join(root, 'web.yaml'), 'utf8')).toBe(deployment);
+    // A good patch still goes through, keeping the comment.
+    await storage.patch(key, { type: 'merge', patch: { spec: { replicas: 3 } } });
+    expect(readFileSync(join(root, 'web.yaml'), 'utf8')).toContain('replicas: 3 # one is enough');
+  });
+});
+
 describe('update, patch and delete with optimistic concurrency', () => {
   it('a stale resourceVersion fails with Conflict and changes nothing', async () => {
     const root = carsCopy();

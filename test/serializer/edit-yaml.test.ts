@@ -460,6 +460,48 @@ describe('editYamlDocument: lists', () => {
     );
   });
 
+  it('edits a renamed item in place: its comments and the other lines keep their text', () => {
+    // Issue 18, defect 4: a new merge-key value made the item a new one, written afresh.
+    const source = [
+      'spec:',
+      '  containers:',
+      '  # the main container',
+      "  - name: 'app' # renamed below",
+      '    image: "app:1" # pinned',
+      '    args: [--port, "8080"]',
+      '  - name: sidecar',
+      '    image: side:1',
+      '  ports:',
+      '  - port: 80 # web',
+      '    protocol: "TCP"',
+      '  conditions:',
+      '  - type: Ready',
+      "    status: 'True' # set by the kubelet",
+      '',
+    ].join('\n');
+    const result = edit(source, (v) => {
+      v.spec.containers[0].name = 'web';
+      v.spec.ports[0].port = 8080;
+      v.spec.conditions[0].type = 'Live';
+    });
+    expect(changedLines(source, result.text)).toEqual([
+      "-  - name: 'app' # renamed below",
+      "+  - name: 'web' # renamed below",
+      '-  - port: 80 # web',
+      '+  - port: 8080 # web',
+      '-  - type: Ready',
+      '+  - type: Live',
+    ]);
+    expect(result.removedComments).toEqual([]);
+  });
+
+  it('writes an item afresh when its key and most of its content changed (a replacement)', () => {
+    const source = 'containers:\n# the web server\n- name: nginx\n  image: nginx:1\n- name: b\n';
+    const result = edit(source, (v) => void (v.containers[0] = { name: 'redis', image: 'redis:7' }));
+    expect(result.text).toBe('containers:\n- name: redis\n  image: redis:7\n- name: b\n');
+    expect(result.removedComments).toEqual([{ text: '# the web server', line: 2, path: '.containers[0]' }]);
+  });
+
   it('edits a root list and nested lists', () => {
     expect(editText('- a\n- b\n', (v) => [...(v as string[]).map((x) => (x === 'a' ? 'z' : x)), 'c'])).toBe(
       '- z\n- b\n- c\n',

@@ -421,14 +421,23 @@ function isJsonSpace(c: number): boolean {
  * its terminator. Malformed input still yields frames, which then fail to decode with a position.
  */
 class JsonFrameSplitter implements FrameSplitter {
-  private buf = '';
+  /**
+   * The current frame's text so far: the scanned chunks (`head`) and the chunk being scanned
+   * (`tail`), joined only when a frame ends. Appending each chunk to one string instead made
+   * every chunk's scan flatten the whole document again: quadratic in a document's size.
+   */
+  private head: string[] = [];
+  private headLength = 0;
+  private tail = '';
+  /** Characters copied into new strings so far (flattened chunks, joins): the work done. */
+  copied = 0;
   private base = 0;
-  /** Scan position in buf. */
+  /** Scan position in the current frame's text. */
   private pos = 0;
   private line = 1;
   /** Offset in the source where the current line starts. */
   private lineStart = 0;
-  /** Where the current value starts in buf, or -1 while between values. */
+  /** Where the current value starts in the frame's text, or -1 while between values. */
   private valueStart = -1;
   private valueLine = 1;
   private valueColumn = 1;
@@ -438,7 +447,7 @@ class JsonFrameSplitter implements FrameSplitter {
   /** A top-level value that is not an object or array (an error to report, not to guess about). */
   private bareValue = false;
   private bom = false;
-  /** Where the last value ended in buf, or -1 if none is waiting for its terminator. */
+  /** Where the last value ended in the frame's text, or -1 if none is waiting for its terminator. */
   private valueEnd = -1;
   private count = 0;
 
@@ -449,9 +458,23 @@ class JsonFrameSplitter implements FrameSplitter {
 
   private readonly guard = new SplitGuard();
 
+  /** Length of the current frame's text so far. */
+  private get length(): number {
+    return this.headLength + this.tail.length;
+  }
+
   push(chunk: string): Frame[] {
     return this.guard.run((out) => {
-      this.buf += chunk;
+      if (chunk === '') return;
+      // Everything before was scanned: it waits in the head, and only the new chunk is read.
+      if (this.tail !== '') {
+        this.head.push(this.tail);
+        this.headLength += this.tail.length;
+      }
+      this.tail = chunk;
+      // A chunk made by concatenation is a rope; flatten it once (ToNumber does) before reading.
+      void Number(this.tail);
+      this.copied += chunk.length;
       this.scan(out);
     });
   }
@@ -462,22 +485,26 @@ class JsonFrameSplitter implements FrameSplitter {
 
   private finish(out: Frame[]): void {
     this.scan(out);
+    const length = this.length;
     if (this.valueStart !== -1) {
-      if (this.valueEnd === -1) this.valueEnd = this.buf.length;
-      this.emit(out, this.buf.length);
-    } else if (this.buf.length > 0) {
+      if (this.valueEnd === -1) this.valueEnd = length;
+      this.emit(out, length);
+    } else if (length > 0) {
       // Only whitespace: keep it as an empty frame so the text round-trips.
-      this.valueStart = this.valueEnd = this.buf.length;
+      this.valueStart = this.valueEnd = length;
       this.valueLine = this.line;
-      this.valueColumn = this.base + this.buf.length - this.lineStart + 1;
-      this.emit(out, this.buf.length);
+      this.valueColumn = this.base + length - this.lineStart + 1;
+      this.emit(out, length);
     }
   }
 
   private scan(out: Frame[]): void {
+    // Positions before the tail were scanned by an earlier push: `i` is always in the tail.
+    let text = this.tail;
+    let offset = this.headLength;
     let i = this.pos;
-    while (i < this.buf.length) {
-      const c = this.buf.charCodeAt(i);
+    while (i - offset < text.length) {
+      const c = text.charCodeAt(i - offset);
       if (this.valueStart === -1 || this.valueEnd !== -1) {
         // Between values: whitespace until the next value starts, which completes the last one.
         if (isJsonSpace(c) || (c === BOM && this.base + i === 0)) {
@@ -489,6 +516,8 @@ class JsonFrameSplitter implements FrameSplitter {
         if (this.valueEnd !== -1) {
           this.emit(out, i);
           i = 0;
+          text = this.tail;
+          offset = 0;
         }
         this.startValue(i, c);
         i++;
@@ -543,9 +572,13 @@ class JsonFrameSplitter implements FrameSplitter {
     this.lineStart = this.base + i + 1;
   }
 
-  /** Emits the waiting value with buf[valueEnd, end) as its terminator. */
+  /** Emits the waiting value with the text [valueEnd, end) as its terminator. */
   private emit(out: Frame[], end: number): void {
-    const { buf } = this;
+    let buf = this.tail;
+    if (this.head.length > 0) {
+      this.copied += this.length;
+      buf = this.head.join('') + this.tail;
+    }
     const separatorEnd = this.valueStart;
     const frame: Frame = {
       index: this.count,
@@ -563,7 +596,9 @@ class JsonFrameSplitter implements FrameSplitter {
       throw tooManyFrames(this.limits, { file: this.file, document: frame.index, line: frame.startLine });
     }
     out.push(frame);
-    this.buf = buf.slice(end);
+    this.head = [];
+    this.headLength = 0;
+    this.tail = buf.slice(end);
     this.base += end;
     this.pos = 0;
     this.valueStart = -1;

@@ -384,4 +384,21 @@ describe('incremental frame finding', () => {
       expect(splitter.copied!).toBeLessThan(3 * text.length);
     }
   });
+
+  it('reads a large JSON document in small chunks with linear work (counted, not timed)', () => {
+    // Issue 18: the JSON splitter appended each chunk to one string and read it again from
+    // there, which flattened the whole document at every chunk (quadratic in its size).
+    const body = Array.from({ length: 40_000 }, (_, i) => `"key-${i}": "${'v'.repeat(40)}"`).join(',\n  ');
+    const text = `{"kind": "ConfigMap", "data": {\n  ${body}\n}}\n[1, "]"]\n`;
+    for (const size of [1_024, 64 * 1024]) {
+      const splitter = createFrameSplitter('json');
+      const frames: Frame[] = [];
+      for (let at = 0; at < text.length; at += size) frames.push(...splitter.push(text.slice(at, at + size)));
+      frames.push(...splitter.end());
+      expect(frames.map((f) => f.separator + f.text + f.terminator).join('')).toBe(text);
+      expect(frames.map((f) => f.text.length)).toEqual([text.indexOf('\n[1'), '[1, "]"]'.length]);
+      expect(splitter.copied).toBeGreaterThan(0);
+      expect(splitter.copied!).toBeLessThan(3 * text.length);
+    }
+  });
 });

@@ -18,6 +18,7 @@ import {
   objectKeyToString,
   parseFieldPath,
   parseJsonExact,
+  stringifyJson,
   toGitOpsError,
   validateUnstructured,
 } from '../runtime/index.js';
@@ -599,7 +600,8 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
-  return `a ${typeof value} (${JSON.stringify(value).slice(0, 40)})`;
+  // stringifyJson: a big integer is a bigint, which JSON.stringify refuses.
+  return `a ${typeof value} (${stringifyJson(value).slice(0, 40)})`;
 }
 
 /** True when a YAML text holds only blank lines, comments and `...` markers. */

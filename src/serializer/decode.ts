@@ -30,7 +30,7 @@ import type {
   KubeObject,
   Scheme,
 } from '../runtime/index.js';
-import { contentTypeOf, createFrameSplitter, readFrames, sniffContentType } from './frames.js';
+import { contentTypeOf, createFrameSplitter, finish, readFrames, sniffContentType } from './frames.js';
 import type { ContentType, Frame, FrameSource } from './frames.js';
 import { countAliases, mayHaveAliases, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
@@ -136,7 +136,7 @@ export class Decoder {
     try {
       // Frames before a passed limit are decoded; the limit is the last problem.
       for (const frame of splitter.push(text)) this.collect(result, this.decode(frame, { file }));
-      for (const frame of splitter.end()) this.collect(result, this.decode(frame, { file }));
+      for (const frame of finish(splitter)) this.collect(result, this.decode(frame, { file }));
     } catch (err) {
       if (this.throwOnError) throw err;
       result.errors.push(toGitOpsError(err).withDetails({ file }));

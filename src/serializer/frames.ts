@@ -50,6 +50,11 @@ export type FrameSource =
 /** Incremental splitter: feed text with `push`, get the frames that became complete. */
 export interface FrameSplitter {
   push(chunk: string): Frame[];
+  /**
+   * The last frames. A limit passed while completing them is thrown by the next call, as with
+   * `push`: call `end()` again after taking them (it returns no frame, or throws). `finish`
+   * does both.
+   */
   end(): Frame[];
   /** Characters copied into new strings so far (YAML): a measure of work, linear in the input. */
   readonly copied?: number;
@@ -76,12 +81,21 @@ export function joinFrames(frames: Iterable<Frame>): string {
   return out;
 }
 
+/**
+ * The last frames of a splitter, then any limit passed in them thrown (a second `end()`), so
+ * that a stream cut short by a limit is never taken for a whole one.
+ */
+export function* finish(splitter: FrameSplitter): Generator<Frame> {
+  yield* splitter.end();
+  splitter.end();
+}
+
 /** Cuts a whole text into frames (synchronously). */
 export function splitFrames(text: string, options: FrameOptions = {}): Frame[] {
   const contentType = options.contentType ?? sniffContentType(text) ?? 'yaml';
   const splitter = createFrameSplitter(contentType, options);
   const frames = splitter.push(text);
-  for (const f of splitter.end()) frames.push(f);
+  for (const f of finish(splitter)) frames.push(f);
   return frames;
 }
 
@@ -143,7 +157,7 @@ export async function* readFrames(source: FrameSource, options: FrameOptions = {
     yield* feed(decoder.decode());
     splitter ??= createFrameSplitter(contentType ?? 'yaml', { ...options, file });
     if (pending !== '') yield* splitter.push(pending);
-    yield* splitter.end();
+    yield* finish(splitter);
   } catch (err) {
     if (err instanceof GitOpsError) throw err;
     if (options.signal?.aborted) {
@@ -233,6 +247,7 @@ class YamlFrameSplitter implements FrameSplitter {
   private prefixHasComment = false;
   private prefixHasDirective = false;
   private started = false;
+  private ended = false;
   private count = 0;
 
   constructor(
@@ -282,6 +297,8 @@ class YamlFrameSplitter implements FrameSplitter {
 
   end(): Frame[] {
     return this.guard.run((out) => {
+      if (this.ended) return;
+      this.ended = true;
       this.scan(out, true);
       const length = this.headLength + this.tail.length;
       if (!this.inPrefix || length > 0) this.emit(out, length, length);
@@ -449,6 +466,7 @@ class JsonFrameSplitter implements FrameSplitter {
   private bom = false;
   /** Where the last value ended in the frame's text, or -1 if none is waiting for its terminator. */
   private valueEnd = -1;
+  private ended = false;
   private count = 0;
 
   constructor(
@@ -480,7 +498,11 @@ class JsonFrameSplitter implements FrameSplitter {
   }
 
   end(): Frame[] {
-    return this.guard.run((out) => this.finish(out));
+    return this.guard.run((out) => {
+      if (this.ended) return;
+      this.ended = true;
+      this.finish(out);
+    });
   }
 
   private finish(out: Frame[]): void {

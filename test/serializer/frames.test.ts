@@ -15,6 +15,7 @@ import {
   splitFrames,
 } from '../../src/serializer/frames.js';
 import type { Frame, FrameOptions, FrameSource } from '../../src/serializer/frames.js';
+import { Decoder } from '../../src/serializer/decode.js';
 import { CORPUS } from '../support/corpus.js';
 
 /** [separator, text, terminator] of each frame. */
@@ -358,6 +359,31 @@ describe('limits', () => {
     expect(err.details).toMatchObject({ document: 5, line: 11 });
     const json = caught(() => splitFrames('{}{}{}', { limits: { maxFrames: 2 } }));
     expect(json.code).toBe(ErrorCodes.TooManyFrames);
+  });
+
+  it('refuses a limit passed by the last documents of a stream too (found by the fuzzer)', async () => {
+    // The last frames came from end() and the limit was kept for a next call nobody made: the
+    // stream was cut short without an error.
+    for (const text of ['---\n---\n---', '{}{}{}']) {
+      expect(caught(() => splitFrames(text, { limits: { maxFrames: 2 } })).code).toBe(
+        ErrorCodes.TooManyFrames,
+      );
+      const read: Frame[] = [];
+      const err = await (async () => {
+        try {
+          for await (const f of readFrames(Readable.from([text]), { limits: { maxFrames: 2 } })) read.push(f);
+        } catch (e) {
+          return e as GitOpsError;
+        }
+        throw new GitOpsError(ErrorCodes.InternalError, 'no error');
+      })();
+      expect(err.code).toBe(ErrorCodes.TooManyFrames);
+      expect(read).toHaveLength(2);
+      const decoded = new Decoder({ limits: { maxFrames: 2 } }).decodeText(text);
+      expect(decoded.documents).toHaveLength(2);
+      expect(decoded.errors.map((e) => e.code).filter((c) => c === ErrorCodes.TooManyFrames)).toHaveLength(1);
+      expect(decoded.errors.at(-1)?.code).toBe(ErrorCodes.TooManyFrames);
+    }
   });
 
   it('has the documented defaults and refuses nonsense limits', () => {

@@ -35,10 +35,13 @@ const TOP_ORDER = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const METADATA_ORDER = ['name', 'generateName', 'namespace', 'labels', 'annotations'];
 
 function ordered(obj: Record<string, unknown>, first: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of first) if (Object.hasOwn(obj, key)) out[key] = obj[key];
-  for (const key of Object.keys(obj)) if (!first.includes(key)) out[key] = obj[key];
-  return out;
+  const keys = [
+    ...first.filter((key) => Object.hasOwn(obj, key)),
+    ...Object.keys(obj).filter((key) => !first.includes(key)),
+  ];
+  // fromEntries defines own properties: a field named `__proto__` stays data (`out[key] =`
+  // would set the copy's prototype and drop the field).
+  return Object.fromEntries(keys.map((key) => [key, obj[key]]));
 }
 
 /**

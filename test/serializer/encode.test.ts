@@ -33,6 +33,24 @@ describe('key order', () => {
     expect(Object.keys(scrambled)[0]).toBe('data');
   });
 
+  it('keeps a field named __proto__ as data (found by the fuzzer)', () => {
+    // The ordered copy was built with `out[key] =`, which set its prototype instead.
+    const obj = JSON.parse(
+      '{"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "a"}, "__proto__": {"x": 1}}',
+    );
+    const ordered = withConventionalKeyOrder(obj) as Record<string, unknown>;
+    expect(Object.keys(ordered)).toEqual(['apiVersion', 'kind', 'metadata', '__proto__']);
+    expect(Object.getPrototypeOf(ordered)).toBe(Object.prototype);
+    for (const [text, contentType] of [
+      [encodeYamlDocument(obj), 'yaml'],
+      [encodeJsonDocument(obj), 'json'],
+    ] as const) {
+      const [decoded] = new Decoder().decodeText(text, { contentType }).objects;
+      expect(Object.hasOwn(decoded!, '__proto__')).toBe(true);
+      expect(JSON.stringify(decoded)).toBe(JSON.stringify(ordered));
+    }
+  });
+
   it('orders the items of a List too', () => {
     const list = withConventionalKeyOrder({ items: [scrambled], kind: 'List', apiVersion: 'v1' });
     expect(Object.keys(list)).toEqual(['apiVersion', 'kind', 'items']);

@@ -11,6 +11,7 @@ import {
   withConventionalKeyOrder,
 } from '../../src/serializer/encode.js';
 import { splitFrames } from '../../src/serializer/frames.js';
+import { ManifestFile } from '../../src/serializer/manifest-file.js';
 import { join } from 'node:path';
 import { CORPUS } from '../support/corpus.js';
 
@@ -115,6 +116,19 @@ describe('YAML', () => {
     // And the API server's reading of it gives back exactly the strings.
     const [decoded] = new Decoder().decodeText(text).objects;
     expect(decoded?.data).toEqual(obj.data);
+  });
+
+  it('quotes a key named << so that YAML 1.1 does not take it for a merge (found by the fuzzer)', () => {
+    const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { '<<': 'x' } };
+    const text = encodeYamlDocument(obj);
+    expect(text).toContain('"<<": x');
+    const decoded = new Decoder().decodeText(text);
+    expect(decoded.errors).toEqual([]);
+    expect(decoded.objects).toEqual([obj]);
+    // The lossless editor writes a new key the same way.
+    const file = ManifestFile.parse('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata: {}\n');
+    file.setObject(0, obj);
+    expect(new Decoder().decodeText(file.toString()).objects).toEqual([obj]);
   });
 
   it('leaves plain what needs no quotes, and writes numbers, booleans and null as such', () => {

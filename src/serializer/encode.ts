@@ -88,14 +88,15 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
       },
     );
   }
+  const indent = options.indent ?? 2;
   // Quote every string, key or value (visit reaches keys too), that YAML 1.1 or 1.2 would read as a non-string.
   yaml().visit(doc, {
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && isAmbiguousPlainString(node.value))
+      if (typeof node.value !== 'string') return;
+      if (isAmbiguousPlainString(node.value) || (indent !== 2 && needsIndentIndicator(node.value)))
         node.type = yaml().Scalar.QUOTE_DOUBLE;
     },
   });
-  const indent = options.indent ?? 2;
   if (options.indentSequences === false && indent > 2) startSequencesAtKeyColumn(doc);
   const text = doc.toString({
     indent,
@@ -108,6 +109,18 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
     falseStr: 'false',
   });
   return options.lineEnding === '\r\n' ? text.replace(/\n/g, '\r\n') : text;
+}
+
+/**
+ * A multi-line string whose first non-empty line starts with a blank: as a block scalar it
+ * needs an indentation indicator, which the yaml package writes as 2 whatever the indent (a
+ * `|2-` over lines indented by 4 reads back with two extra spaces). Such strings are written
+ * double-quoted when the indent is not 2.
+ */
+function needsIndentIndicator(value: string): boolean {
+  if (!value.includes('\n')) return false;
+  const first = value.split('\n').find((line) => line !== '');
+  return first !== undefined && /^[ \t]/.test(first);
 }
 
 /**

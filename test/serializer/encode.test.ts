@@ -153,6 +153,23 @@ describe('YAML', () => {
     expect(text).toContain(`  long: ${long}\n`);
   });
 
+  it('keeps the leading blanks of a multi-line string at any indent (found by the fuzzer)', () => {
+    // With indent 4 the yaml package wrote `|2-` over lines indented by 4: two spaces too many.
+    for (const value of ['\n a', '  x\ny', '\n\n\tz\n']) {
+      for (const indent of [2, 4, 3]) {
+        const obj = {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'a' },
+          data: { k: value, l: [value] },
+        };
+        const decoded = new Decoder().decodeText(encodeYamlDocument(obj, { indent }));
+        expect(decoded.errors).toEqual([]);
+        expect(decoded.objects).toEqual([obj]);
+      }
+    }
+  });
+
   it('joins documents with ---, and indents lists as asked', () => {
     const a = { apiVersion: 'v1', kind: 'X', metadata: { name: 'a' }, list: ['x'] };
     expect(encodeYaml([a, a])).toBe(

@@ -7,7 +7,8 @@
  * A renamed item (its merge key changed) is still the same item when it stays where it was and
  * the rest of it mostly stays too: between two items matched by key, a removed item and an
  * added one are paired, in order, when every field but the key is the same, or when at least
- * half of the fields either of them has (the key left out) are equal on both. The editor then
+ * half of the fields either of them has (the key left out) are equal on both; as many pairs
+ * as can be, and among those the ones that keep the items' places. The editor then
  * changes the key's line only, and the item keeps its comments and quoting. An item whose key
  * and most of its content changed is a replacement: it is written afresh and the old one's
  * comments are reported as removed. Pairing only decides which text is kept; the edited
@@ -100,7 +101,8 @@ const MAX_RENAME_COMPARISONS = 10_000;
 
 /**
  * Pairs, in order, the removed items before[i..ci) with the added items after[j..cj) that are
- * the same item with a new merge key value.
+ * the same item with a new merge key value: as many pairs as can be, and among those the
+ * ones that keep the items' places (two items renamed side by side pair with each other).
  */
 function renamedPairs(
   before: readonly unknown[],
@@ -111,20 +113,42 @@ function renamedPairs(
   j: number,
   cj: number,
 ): Array<[number, number]> {
+  const n = ci - i;
+  const m = cj - j;
   const pairs: Array<[number, number]> = [];
-  if (ci === i || cj === j) return pairs;
-  const search = (ci - i) * (cj - j) <= MAX_RENAME_COMPARISONS;
-  let next = j;
-  for (let x = i; x < ci && next < cj; x++) {
-    const first = search ? next : Math.max(next, j + (x - i));
-    const last = search ? cj : Math.min(cj, first + 1);
-    for (let y = first; y < last; y++) {
-      if (sameItemRenamed(before[x], after[y], mergeKey)) {
-        pairs.push([x, y]);
-        next = y + 1;
-        break;
-      }
+  if (n === 0 || m === 0) return pairs;
+  if (n * m > MAX_RENAME_COMPARISONS) {
+    for (let k = 0; k < Math.min(n, m); k++) {
+      if (sameItemRenamed(before[i + k], after[j + k], mergeKey)) pairs.push([i + k, j + k]);
     }
+    return pairs;
+  }
+  // score[x][y]: the best pairing of the gap's items from x and y on; a pair counts PAIR, and
+  // one more when both items have the same place in the gap.
+  const PAIR = 2 * (n + m + 1);
+  const width = m + 1;
+  const score = new Float64Array((n + 1) * width);
+  const similar = new Uint8Array(n * m);
+  for (let x = n - 1; x >= 0; x--) {
+    for (let y = m - 1; y >= 0; y--) {
+      let best = Math.max(score[(x + 1) * width + y]!, score[x * width + y + 1]!);
+      if (sameItemRenamed(before[i + x], after[j + y], mergeKey)) {
+        similar[x * m + y] = 1;
+        best = Math.max(best, score[(x + 1) * width + y + 1]! + PAIR + (x === y ? 1 : 0));
+      }
+      score[x * width + y] = best;
+    }
+  }
+  let x = 0;
+  let y = 0;
+  while (x < n && y < m) {
+    const here = score[x * width + y]!;
+    if (similar[x * m + y] === 1 && here === score[(x + 1) * width + y + 1]! + PAIR + (x === y ? 1 : 0)) {
+      pairs.push([i + x, j + y]);
+      x++;
+      y++;
+    } else if (here === score[(x + 1) * width + y]!) x++;
+    else y++;
   }
   return pairs;
 }

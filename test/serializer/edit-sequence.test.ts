@@ -35,6 +35,21 @@ describe('matchSequence', () => {
     ]);
   });
 
+  it('pairs items renamed side by side with each other, not with a look-alike further on (found by the fuzzer)', () => {
+    // The first renamed item lost its only other field; a greedy search paired it with the
+    // second renamed item, which then lost its lines and comments to the first one's.
+    const before = [
+      { type: 'Healthy' },
+      { type: 'Synced', status: 'False' },
+      { type: 'Ready', status: 'False' },
+    ];
+    const after = [{ type: 'Healthy' }, { type: 'Synced-r1' }, { type: 'Ready-r1', status: 'False' }];
+    expect(matchSequence(before, after).pairs).toEqual([
+      [0, 0],
+      [2, 2],
+    ]);
+  });
+
   it('treats a new merge key value with mostly new content as a new item', () => {
     expect(matchSequence([{ name: 'a', image: 'x' }], [{ name: 'b', image: 'y' }]).pairs).toEqual([]);
     const before = [{ port: 80, protocol: 'TCP', targetPort: 1, name: 'a' }];

@@ -93,7 +93,7 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
   yaml().visit(doc, {
     Scalar(_key, node) {
       if (typeof node.value !== 'string') return;
-      if (isAmbiguousPlainString(node.value) || (indent !== 2 && needsIndentIndicator(node.value)))
+      if (isAmbiguousPlainString(node.value) || needsIndentIndicator(node.value))
         node.type = yaml().Scalar.QUOTE_DOUBLE;
     },
   });
@@ -112,14 +112,16 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
 }
 
 /**
- * A multi-line string whose first non-empty line starts with a blank: as a block scalar it
- * needs an indentation indicator, which the yaml package writes as 2 whatever the indent (a
- * `|2-` over lines indented by 4 reads back with two extra spaces). Such strings are written
- * double-quoted when the indent is not 2.
+ * A multi-line string whose first non-empty line starts with a blank, or with a line of blanks
+ * only: as a block scalar it needs an indentation indicator, which the yaml package writes as
+ * 2 whatever the indent (a `|2-` over lines indented by 4 reads back with two extra spaces), or
+ * not at all for a line of blanks (` \n` came back as `\n`). Such strings are double-quoted.
  */
 function needsIndentIndicator(value: string): boolean {
   if (!value.includes('\n')) return false;
-  const first = value.split('\n').find((line) => line !== '');
+  const lines = value.split('\n');
+  if (lines.some((line) => line !== '' && /^[ \t]+$/.test(line))) return true;
+  const first = lines.find((line) => line !== '');
   return first !== undefined && /^[ \t]/.test(first);
 }
 

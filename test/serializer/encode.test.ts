@@ -155,7 +155,8 @@ describe('YAML', () => {
 
   it('keeps the leading blanks of a multi-line string at any indent (found by the fuzzer)', () => {
     // With indent 4 the yaml package wrote `|2-` over lines indented by 4: two spaces too many.
-    for (const value of ['\n a', '  x\ny', '\n\n\tz\n']) {
+    // Then ' \n' (a line of one blank) came back as '\n' from `|+` at indent 2.
+    for (const value of ['\n a', '  x\ny', '\n\n\tz\n', ' \n', 'a\n  \nb', 'a\n \n']) {
       for (const indent of [2, 4, 3]) {
         const obj = {
           apiVersion: 'v1',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import jsYaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { isGitOpsError } from '../../src/runtime/errors.js';
+import { editJsonDocument } from '../../src/serializer/edit-json.js';
 import { editYamlDocument } from '../../src/serializer/edit-yaml.js';
 import type { YamlEditOptions, YamlEditResult } from '../../src/serializer/edit-yaml.js';
 import { KUBE_YAML_SCHEMA } from '../../src/serializer/yaml11.js';
@@ -207,6 +208,22 @@ describe('editYamlDocument: scalars', () => {
       v.e = 'new';
     });
     expect(text).toBe('a: 2\r\nb:\r\n  c: 2\r\n  d:\r\n  - 1\r\n  - 2\r\ne: new\r\n');
+  });
+});
+
+describe('editYamlDocument: numbers beyond 2^53', () => {
+  it('writes an integer number beyond ±(2^53 - 1), which reads back as the same value (found by the fuzzer)', () => {
+    // The check after the edit compared the bigint read back with the number and refused the
+    // edit with EditFailed ("would decode to a different value").
+    const source = 'a: 1 # keep\nb: x\n';
+    const result = editYamlDocument(source, { a: 1, b: 'x' }, { a: 9007199254740998, b: 'x' });
+    expect(result.text).toBe('a: 9007199254740998 # keep\nb: x\n');
+    expect(load(result.text)).toEqual({ a: 9007199254740998n, b: 'x' });
+    // JSON writes the number as JavaScript prints it; the bigint read back converts to it.
+    expect(editJsonDocument('{"a": 1}', { a: 1 }, { a: -(2 ** 60) }).text).toBe(
+      '{"a": -1152921504606847000}',
+    );
+    expect(Number(-1152921504606847000n)).toBe(-(2 ** 60));
   });
 });
 

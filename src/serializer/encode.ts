@@ -95,6 +95,9 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
       if (typeof node.value !== 'string') return;
       if (isAmbiguousPlainString(node.value) || needsIndentIndicator(node.value))
         node.type = yaml().Scalar.QUOTE_DOUBLE;
+      // U+FFFE and U+FFFF may not appear in a YAML stream: the yaml package writes them as
+      // they are in plain and quoted scalars, so they are escaped after rendering (below).
+      else if (NON_CHARACTERS.test(node.value)) node.type = yaml().Scalar.QUOTE_DOUBLE;
     },
   });
   if (options.indentSequences === false && indent > 2) startSequencesAtKeyColumn(doc);
@@ -108,8 +111,14 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
     trueStr: 'true',
     falseStr: 'false',
   });
-  return options.lineEnding === '\r\n' ? text.replace(/\n/g, '\r\n') : text;
+  const escaped = NON_CHARACTERS.test(text)
+    ? text.replace(NON_CHARACTERS_ALL, (c) => `\\u${c.charCodeAt(0).toString(16)}`)
+    : text;
+  return options.lineEnding === '\r\n' ? escaped.replace(/\n/g, '\r\n') : escaped;
 }
+
+const NON_CHARACTERS = /[\ufffe\uffff]/;
+const NON_CHARACTERS_ALL = /[\ufffe\uffff]/g;
 
 /**
  * A multi-line string whose first non-empty line starts with a blank, or with a line of blanks

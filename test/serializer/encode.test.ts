@@ -171,6 +171,21 @@ describe('YAML', () => {
     }
   });
 
+  it('escapes U+FFFE and U+FFFF, which a YAML stream may not hold (found by the fuzzer)', () => {
+    // They were written as they are, and the document was refused when read back.
+    const obj = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a' },
+      data: { '\ufffe': 'a\uffffb\nc' },
+    };
+    const text = encodeYamlDocument(obj);
+    expect(text).toContain('"\\ufffe": "a\\uffffb\\nc"');
+    const decoded = new Decoder().decodeText(text);
+    expect(decoded.errors).toEqual([]);
+    expect(decoded.objects).toEqual([obj]);
+  });
+
   it('joins documents with ---, and indents lists as asked', () => {
     const a = { apiVersion: 'v1', kind: 'X', metadata: { name: 'a' }, list: ['x'] };
     expect(encodeYaml([a, a])).toBe(

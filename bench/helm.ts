@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 
 import { Git } from '../src/git/index.js';
 import { HelmRenderer } from '../src/helm/index.js';
-import { Renderer } from '../src/sync/index.js';
-import type { RenderContext } from '../src/sync/index.js';
+import { Renderer } from '../src/operator/index.js';
+import type { RenderContext } from '../src/operator/index.js';
 import { plainChart, writeFiles } from '../test/helm/fixtures.js';
 import { ensureHelm } from '../test/support/helm/build.js';
 import type { BenchContext } from './harness.js';

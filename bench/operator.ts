@@ -16,8 +16,8 @@ import { promisify } from 'node:util';
 import { signSha256Header } from '../src/forge/index.js';
 import { KubeClient } from '../src/kube/index.js';
 import { createServer } from '../src/server/index.js';
-import { DestinationTargets, EngineTarget, Operator, applicationFor } from '../src/sync/index.js';
-import type { SyncRecord } from '../src/sync/index.js';
+import { OperatorManager, applicationFor } from '../src/operator/index.js';
+import type { SyncRecord } from '../src/operator/index.js';
 import { useCluster } from '../test/support/cluster/use-cluster.js';
 import { pushCommit, startGitServer } from '../test/support/git-server/index.js';
 import type { BenchContext } from './harness.js';
@@ -69,10 +69,9 @@ async function run_(context: BenchContext): Promise<void> {
     const ourNs = `bench-op-${stamp}`;
     namespaces.push(ourNs);
     const ourRepo = await git.createRepo(`bench/op-${stamp}`, { files: configMaps(ourNs, OBJECTS) });
-    const target = new EngineTarget({ kubeconfig: cluster.kubeconfigPath });
-    // As `gitops run` wires it: every application goes through the destination router.
-    const destinations = new DestinationTargets(target);
-    const operator = new Operator({ target: destinations });
+    // As `gitops run` sets it up (OperatorManager: destinations, credentials, charts).
+    const manager = new OperatorManager({ kubeconfig: cluster.kubeconfigPath });
+    const operator = manager.operator;
     const synced = new Map<string, number>();
     operator.on((e) => {
       if (e.type === 'sync' && e.record.revision !== undefined)
@@ -135,9 +134,7 @@ async function run_(context: BenchContext): Promise<void> {
         context.fail(`after push ${i} the ConfigMap does not hold v${i}`);
     }
     await server.close();
-    await operator.stop();
-    destinations.close();
-    target.close();
+    await manager.close();
 
     // --- 1b. the seed: pull every 5 s and kubectl apply -f the whole folder.
     const seedNs = `bench-seed-${stamp}`;

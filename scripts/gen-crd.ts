@@ -2,10 +2,10 @@
 // Written as `gitops fmt` writes YAML, so the project passes its own `gitops fmt --check`.
 import { stringify } from 'yaml';
 import { formatManifestText } from '../src/cli/fmt.js';
-import { applicationCrd } from '../src/sync/application.js';
+import { applicationCrd } from '../src/operator/application.js';
 process.stdout.write(
   formatManifestText(
-    '# Generated from src/sync/application.ts (applicationCrd); a test keeps them equal.\n' +
+    '# Generated from src/operator/application.ts (applicationCrd); a test keeps them equal.\n' +
       stringify(applicationCrd()),
     'crd.yaml',
   ),

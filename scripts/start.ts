@@ -18,8 +18,7 @@ import { promisify } from 'node:util';
 import { printViews } from '../src/cli/commands-sync.js';
 import { HELM_ENV } from '../src/helm/index.js';
 import { toGitOpsError } from '../src/runtime/index.js';
-import { EngineTarget, Operator, applicationFor } from '../src/sync/index.js';
-import type { Application, HealthStatus } from '../src/sync/index.js';
+import { OperatorManager, applicationFor } from '../src/operator/index.js';
 import { ensureClusterBinaries } from '../test/support/cluster/build.js';
 import { ensureHelm } from '../test/support/helm/build.js';
 import {
@@ -79,25 +78,15 @@ async function demoRepository(root: string): Promise<string> {
 
 const HEALTH_WAIT_MS = 120_000;
 
-/** Polls the application's health until Healthy or Degraded, or the wait is over. */
-async function untilHealthy(target: EngineTarget, app: Application): Promise<HealthStatus> {
-  const deadline = Date.now() + HEALTH_WAIT_MS;
-  let health = await target.health(app);
-  while (health !== 'Healthy' && health !== 'Degraded' && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    health = await target.health(app);
-  }
-  return health;
-}
-
 async function main(args: string[]): Promise<number> {
   const watch = args.includes('--watch');
   const kubeconfig = await kubeconfigPath(args);
   // Charts render with the helm the tests build (cached beside the control plane), unless one is given.
   if (!process.env[HELM_ENV]) process.env[HELM_ENV] = await ensureHelm();
   const root = await mkdtemp(join(tmpdir(), 'libgitops-demo-'));
-  const target = new EngineTarget({ kubeconfig });
-  const operator = new Operator({ target, follow: watch });
+  // The same set-up as `gitops run` and `gitops sync`.
+  const manager = new OperatorManager({ kubeconfig, follow: watch });
+  const operator = manager.operator;
   operator.on((event) => {
     if (event.type === 'progress') output.err(`${event.app}: ${event.step}`);
   });
@@ -117,7 +106,7 @@ async function main(args: string[]): Promise<number> {
     const synced = views.every((v) => v.status.phase === 'Synced');
     // The sync ends once everything is applied; the Deployment then rolls out on the cluster's
     // nodes (simulated ones on the local control plane). Say when it is up.
-    const health = synced ? await untilHealthy(target, app) : undefined;
+    const health = synced ? await manager.untilHealthy(app, { timeoutMs: HEALTH_WAIT_MS }) : undefined;
     if (health !== undefined) {
       output.out(
         health === 'Healthy'
@@ -134,8 +123,7 @@ async function main(args: string[]): Promise<number> {
     });
     return 0;
   } finally {
-    await operator.stop();
-    target.close();
+    await manager.close();
     await rm(root, { recursive: true, force: true });
   }
 }

@@ -14,23 +14,14 @@ import {
   APPLICATION_API_VERSION,
   APPLICATION_KIND,
   EngineTarget,
-  DestinationTargets,
-  Operator,
+  OperatorManager,
   applicationFor,
   applicationKey,
-  chartRepositoriesFromSecrets,
-  credentialsFromSecret,
   formatObjectDiffs,
   parseDuration,
   toApplication,
-} from '../sync/index.js';
-import type {
-  Application,
-  ApplicationView,
-  ObjectDiff,
-  OperatorEvent,
-  OperatorOptions,
-} from '../sync/index.js';
+} from '../operator/index.js';
+import type { Application, ApplicationView, ObjectDiff, OperatorEvent, Operator } from '../operator/index.js';
 import type { GlobalFlags } from './global.js';
 import { logs } from './global.js';
 import { cliLogger } from './log.js';
@@ -100,14 +91,8 @@ export async function runSync(sourceArg: string, flags: SyncFlags, output: Outpu
     return exitCodeOf(error);
   }
   const { app, snapshot } = resolved;
-  const destinations = new DestinationTargets(target);
-  const operator = new Operator({
-    target: destinations,
-    follow: flags.follow,
-    dryRun: flags.dryRun,
-    credentialsFor: credentialsIn(target),
-    chartRepositoriesFor: (app) => chartRepositoriesFromSecrets(target.client, app),
-  });
+  const manager = new OperatorManager({ target, follow: flags.follow, dryRun: flags.dryRun });
+  const operator = manager.operator;
   const stopProgress = reportProgress(operator, output, flags.logLevel);
   operator.upsert(app);
   let refresh: NodeJS.Timeout | undefined;
@@ -139,9 +124,7 @@ export async function runSync(sourceArg: string, flags: SyncFlags, output: Outpu
   } finally {
     clearInterval(refresh);
     stopProgress();
-    await operator.stop();
-    destinations.close();
-    target.close();
+    await manager.close();
     await snapshot?.close();
   }
 }
@@ -151,13 +134,8 @@ export async function runDiff(sourceArg: string, flags: DiffFlags, output: Outpu
   const target = openTarget(flags, output);
   if (typeof target === 'number') return target;
   // An Application read from the cluster may name another cluster as its destination.
-  const destinations = new DestinationTargets(target);
-  const operator = new Operator({
-    target: destinations,
-    follow: false,
-    credentialsFor: credentialsIn(target),
-    chartRepositoriesFor: (app) => chartRepositoriesFromSecrets(target.client, app),
-  });
+  const manager = new OperatorManager({ target, follow: false });
+  const operator = manager.operator;
   let snapshot: FolderSnapshot | undefined;
   try {
     const resolved = await resolveApplication(sourceArg, flags, target, { prune: false, selfHeal: false });
@@ -170,9 +148,7 @@ export async function runDiff(sourceArg: string, flags: DiffFlags, output: Outpu
     reportError(output, error);
     return exitCodeOf(error);
   } finally {
-    await operator.stop();
-    destinations.close();
-    target.close();
+    await manager.close();
     await snapshot?.close();
   }
 }
@@ -204,11 +180,6 @@ export function objectName(id: string): string {
 
 function usage(flag: string, message: string): GitOpsError {
   return new GitOpsError(ErrorCodes.Invalid, message, { details: { field: flag } });
-}
-
-/** Reads an application's credentialsSecretRef through the operator's own reader (values never logged). */
-function credentialsIn(target: EngineTarget): OperatorOptions['credentialsFor'] {
-  return (app) => credentialsFromSecret(target.client, app);
 }
 
 // A Secret's name as the API server accepts it (a DNS subdomain), checked before any request.

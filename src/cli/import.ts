@@ -1,13 +1,13 @@
 /**
  * `gitops import FILE...`: prints our Applications for the Argo CD and Flux objects in the files,
- * each with a comment for every field not carried over (see sync/import.ts).
+ * each with a comment for every field not carried over (see operator/import.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 
 import type { KubeObject } from '../runtime/index.js';
 import { Decoder } from '../serializer/index.js';
-import { importApplications } from '../sync/index.js';
+import { importApplications } from '../operator/index.js';
 import { collectManifestFiles } from './files.js';
 import type { Output } from './report.js';
 import { reportError } from './report.js';

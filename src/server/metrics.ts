@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-import type { Operator, SyncPhase } from '../sync/index.js';
+import type { Operator, SyncPhase } from '../operator/index.js';
 
 const PHASES: readonly SyncPhase[] = ['Pending', 'Syncing', 'Synced', 'OutOfSync', 'Failed', 'Waiting'];
 

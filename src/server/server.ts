@@ -11,8 +11,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { webhookErrorStatus } from '../forge/index.js';
 import { ErrorCodes, GitOpsError, parseJsonExact, stringifyJson, toGitOpsError } from '../runtime/index.js';
-import { DeliveryMemory, handlePushWebhook } from '../sync/index.js';
-import type { ApplicationView, Operator } from '../sync/index.js';
+import { DeliveryMemory, handlePushWebhook } from '../operator/index.js';
+import type { ApplicationView, Operator } from '../operator/index.js';
 import { operatorMetrics } from './metrics.js';
 import type { OperatorMetrics } from './metrics.js';
 

@@ -6,7 +6,7 @@ import { parseAllDocuments } from 'yaml';
 
 import { main } from '../../src/cli/main.js';
 import type { Output } from '../../src/cli/report.js';
-import { toApplication } from '../../src/sync/application.js';
+import { toApplication } from '../../src/operator/application.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSha256Header } from '../../src/forge/index.js';
 import { createServer } from '../../src/server/index.js';
 import type { OperatorServer } from '../../src/server/index.js';
-import { DeliveryMemory, EngineTarget, Operator } from '../../src/sync/index.js';
+import { DeliveryMemory, EngineTarget, Operator } from '../../src/operator/index.js';
 import { clusterSetupTimeoutMs, useCluster } from '../support/cluster/index.js';
 
 const secret = 'webhook-secret-limits';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSha256Header } from '../../src/forge/index.js';
 import { createServer } from '../../src/server/index.js';
 import type { OperatorServer } from '../../src/server/index.js';
-import { EngineTarget, Operator, applicationFor } from '../../src/sync/index.js';
+import { EngineTarget, Operator, applicationFor } from '../../src/operator/index.js';
 import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
 import type { TestCluster, TestNamespace } from '../support/cluster/index.js';
 import { pushCommit, startGitServer } from '../support/git-server/index.js';

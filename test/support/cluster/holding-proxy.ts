@@ -21,6 +21,8 @@ export interface HoldingProxy {
   held(): number;
   /** Resolves once a request has been held. */
   firstHeld: Promise<void>;
+  /** Breaks every open connection (watches, held requests) as a network failure would; the proxy stays up. */
+  cut(): void;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,10 @@ export async function startHoldingProxy(
     seen,
     held: () => heldResponses.length,
     firstHeld,
+    cut: () => {
+      for (const res of heldResponses.splice(0)) res.destroy();
+      server.closeAllConnections();
+    },
     close: async () => {
       for (const res of heldResponses) res.destroy();
       server.closeAllConnections();

@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-import { applicationFor } from '../../src/sync/application.js';
-import { EngineTarget } from '../../src/sync/engine-target.js';
-import { Operator } from '../../src/sync/operator.js';
-import { credentialsFromSecret, credentialsFromSecretData } from '../../src/sync/repository-credentials.js';
+import { applicationFor } from '../../src/operator/application.js';
+import { EngineTarget } from '../../src/operator/engine-target.js';
+import { Operator } from '../../src/operator/operator.js';
+import {
+  credentialsFromSecret,
+  credentialsFromSecretData,
+} from '../../src/operator/repository-credentials.js';
 import { testNamespace } from '../support/cluster/index.js';
 import { operatorHarness } from './operator-harness.js';
 

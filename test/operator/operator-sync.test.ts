@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
-import { applicationFor } from '../../src/sync/application.js';
-import { EngineTarget } from '../../src/sync/engine-target.js';
-import { Operator } from '../../src/sync/operator.js';
-import type { OperatorEvent } from '../../src/sync/operator.js';
-import { SyncEventRecorder } from '../../src/sync/sync-events.js';
+import { applicationFor } from '../../src/operator/application.js';
+import { EngineTarget } from '../../src/operator/engine-target.js';
+import { Operator } from '../../src/operator/operator.js';
+import type { OperatorEvent } from '../../src/operator/operator.js';
+import { SyncEventRecorder } from '../../src/operator/sync-events.js';
 import { testNamespace } from '../support/cluster/index.js';
 import { pushCommit } from '../support/git-server/index.js';
 import { operatorHarness } from './operator-harness.js';

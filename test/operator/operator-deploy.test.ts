@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
-import { applicationCrd, toApplication } from '../../src/sync/application.js';
+import { applicationCrd, toApplication } from '../../src/operator/application.js';
 import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
 import type { TestCluster } from '../support/cluster/index.js';
 

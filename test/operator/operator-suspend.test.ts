@@ -1,9 +1,9 @@
 /** spec.suspend: a suspended Application is not synced by timers, pushes or drift; a manual sync still runs. */
 import { describe, expect, it } from 'vitest';
 
-import { applicationFor, toApplication } from '../../src/sync/application.js';
-import { EngineTarget } from '../../src/sync/engine-target.js';
-import { Operator } from '../../src/sync/operator.js';
+import { applicationFor, toApplication } from '../../src/operator/application.js';
+import { EngineTarget } from '../../src/operator/engine-target.js';
+import { Operator } from '../../src/operator/operator.js';
 import { testNamespace } from '../support/cluster/index.js';
 import { operatorHarness } from './operator-harness.js';
 

@@ -1,7 +1,8 @@
 /**
- * The operator: many applications, one GitDirectory per repository and branch however many
- * applications follow it (one fetch per push, not one per application), a reconciler per
- * application, dependsOn gating, and events for whoever reports (CLI, HTTP, metrics, status).
+ * Git sources shared by the operator's applications: one clone per repository and revision
+ * however many applications read it (one fetch per push, not one per application), branches
+ * followed through a GitDirectory, tags and commits pinned (fetched once), and a plain
+ * targetRevision resolved to a tag or a branch by asking the remote, as git would.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,52 +10,30 @@ import { join } from 'node:path';
 
 import type { Credentials, Git } from '../git/index.js';
 import { Git as GitRepository, GitDirectory, lsRemote, parseRemoteUrl, redactUrl } from '../git/index.js';
-import { ErrorCodes, EventHub, GitOpsError, abortable, toGitOpsError } from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, abortable, toGitOpsError } from '../runtime/index.js';
 import { applicationKey, parseDuration, sourceRevision } from './application.js';
-import type { Application, ApplicationStatus, SourceRevision } from './application.js';
-import type { DriftEvent } from './drift.js';
-import { formatObjectDiffs } from './sync-target.js';
-import type { ObjectDiff, SyncTarget } from './sync-target.js';
-import { ApplicationReconciler } from './reconciler.js';
-import type { SyncRecord, TriggerReason } from './reconciler.js';
-import { Renderer, renderContextOf } from './render.js';
-import type { RenderContext } from './render.js';
-import type { ChartRepository } from '../helm/index.js';
-import type { SyncEventRecorder } from './sync-events.js';
-import { StatusWriteBack } from './status-write-back.js';
+import type { Application, SourceRevision } from './application.js';
 
-export type OperatorEvent =
-  | { type: 'status'; app: string; status: ApplicationStatus }
-  | { type: 'sync'; record: SyncRecord }
-  | { type: 'progress'; app: string; step: string }
-  | {
-      type: 'fetch';
-      repository: string;
-      durationMs: number;
-      result: 'ok' | 'error';
-      revision?: string;
-      error?: GitOpsError;
-    }
-  | { type: 'status-write-back'; app: string; commit?: string; error?: GitOpsError }
-  | { type: 'drift'; app: string; object: string; reason: DriftEvent['reason'] }
-  | { type: 'drift-watch-failed'; app: string; error: GitOpsError };
+/** One fetch of a repository, as the operator reports it. */
+export interface FetchEvent {
+  type: 'fetch';
+  repository: string;
+  durationMs: number;
+  result: 'ok' | 'error';
+  revision?: string;
+  error?: GitOpsError;
+}
 
-export interface OperatorOptions {
-  target: SyncTarget;
-  renderer?: Renderer;
-  /** Credentials for an application's repository (e.g. from its Secret); none by default. */
+export interface GitSourcesOptions {
+  /** Credentials for an application's repository (e.g. from its Secret). */
   credentialsFor?: (app: Application) => Promise<Credentials | undefined>;
-  /** Chart repositories an application's Helm charts may fetch from, with credentials (e.g. from its Secrets). */
-  chartRepositoriesFor?: (app: Application) => Promise<ChartRepository[]>;
   /** Where bare clones are kept (reused across restarts); temporary folders by default. */
   dataDir?: string;
-  /** Run timers and follow remotes; false for a one-shot sync. Default true. */
-  follow?: boolean;
-  dryRun?: boolean;
-  /** Records a Kubernetes Event on the Application for each sync (not for dry-runs). */
-  events?: SyncEventRecorder;
-  /** Called with each status change (e.g. to write it to the Application object). */
-  onStatus?: (app: Application, status: ApplicationStatus) => void;
+  /** Follow branches at each application's interval (false for a one-shot sync). */
+  follow: boolean;
+  onFetch: (event: FetchEvent) => void;
+  /** A followed branch moved: the keys of the applications that read it. */
+  onRevision: (apps: ReadonlySet<string>) => void;
 }
 
 interface Repository {
@@ -74,127 +53,25 @@ interface Repository {
   unsubscribe: () => void;
 }
 
-export interface ApplicationView {
-  key: string;
-  app: Application;
-  status: ApplicationStatus;
-  busy: boolean;
-}
-
-export class Operator {
-  readonly renderer: Renderer;
-  private readonly target: SyncTarget;
-  private readonly reconcilers = new Map<string, ApplicationReconciler>();
+export class GitSources {
   private readonly repositories = new Map<string, Repository>();
-  private readonly hub = new EventHub<OperatorEvent>((error) =>
-    process.emitWarning(`an Operator listener threw: ${String(error)}`),
-  );
-  private running = false;
-  private readonly writeBack: StatusWriteBack;
+  /** Each tracked application, by key, as last given (its credentials are read with it). */
+  readonly #apps = new Map<string, Application>();
 
-  constructor(private readonly options: OperatorOptions) {
-    this.target = options.target;
-    this.renderer = options.renderer ?? new Renderer();
-    this.writeBack = new StatusWriteBack({ credentialsFor: options.credentialsFor });
-  }
+  constructor(private readonly options: GitSourcesOptions) {}
 
-  on(listener: (event: OperatorEvent) => void): () => void {
-    return this.hub.on(listener);
-  }
-
-  /** Adds (or replaces the spec of) an application; it syncs at once when the operator runs. */
-  upsert(app: Application): void {
-    const key = applicationKey(app);
-    const existing = this.reconcilers.get(key);
-    if (existing !== undefined) {
-      const moved = repositoryKeyOf(existing.app) !== repositoryKeyOf(app);
-      existing.update(app);
-      if (moved) {
-        this.release(key, existing.app);
-        this.repositoryFor(app).apps.add(key);
-      }
-      if (this.running) void existing.trigger('manual');
-      return;
-    }
-    const reconciler = new ApplicationReconciler(
-      app,
-      {
-        source: (a, signal) => this.source(a, signal),
-        renderer: this.renderer,
-        renderContext: (a, signal) => this.renderContext(a, signal),
-        target: this.target,
-        unhealthyDependencies: (a) => this.unhealthyDependencies(a),
-        onStatus: (a, status) => {
-          this.hub.emit({ type: 'status', app: applicationKey(a), status });
-          this.options.onStatus?.(a, status);
-          if (status.health === 'Healthy' && (status.phase === 'Synced' || status.phase === 'OutOfSync'))
-            this.wakeDependents(a);
-        },
-        onSync: (record) => {
-          this.hub.emit({ type: 'sync', record });
-          if (this.options.events !== undefined && this.options.dryRun !== true)
-            void this.options.events.record(this.reconcilers.get(key)?.app ?? app, record);
-          this.writeStatusBack(key, record);
-        },
-        onProgress: (a, step) => this.hub.emit({ type: 'progress', app: applicationKey(a), step }),
-        onDriftWatchError: (a, error) =>
-          this.hub.emit({ type: 'drift-watch-failed', app: applicationKey(a), error }),
-        onDrift: (a, event) =>
-          this.hub.emit({ type: 'drift', app: applicationKey(a), object: event.id, reason: event.reason }),
-      },
-      { timer: this.options.follow !== false, dryRun: this.options.dryRun },
-    );
-    this.reconcilers.set(key, reconciler);
+  /** Tracks an application (again, after an edit): moved to another repository, the old one is released. */
+  track(key: string, app: Application): void {
+    const before = this.#apps.get(key);
+    if (before !== undefined && repositoryKeyOf(before) !== repositoryKeyOf(app)) this.untrack(key, before);
+    this.#apps.set(key, app);
     this.repositoryFor(app).apps.add(key);
-    if (this.running) reconciler.start();
-  }
-
-  async remove(key: string): Promise<void> {
-    const reconciler = this.reconcilers.get(key);
-    if (reconciler === undefined) return;
-    this.reconcilers.delete(key);
-    await reconciler.stop();
-    this.release(key, reconciler.app);
-  }
-
-  /** Starts every reconciler (each fetches through its repository's GitDirectory). */
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    for (const reconciler of this.reconcilers.values()) reconciler.start();
-  }
-
-  /** One sync of every application, in dependency order where dependsOn says so; resolves with their statuses. */
-  async syncAll(reason: TriggerReason = 'manual'): Promise<ApplicationView[]> {
-    const done = new Set<string>();
-    const pending = new Set(this.reconcilers.keys());
-    while (pending.size > 0) {
-      const ready = [...pending].filter((key) =>
-        this.reconcilers.get(key)!.app.spec.dependsOn.every((d) => {
-          const dep = `${this.reconcilers.get(key)!.app.metadata.namespace}/${d.name}`;
-          return done.has(dep) || !this.reconcilers.has(dep);
-        }),
-      );
-      // A dependency cycle syncs what is left anyway; each reports its waiting dependencies.
-      const batch = ready.length > 0 ? ready : [...pending];
-      await Promise.all(batch.map((key) => this.reconcilers.get(key)!.trigger(reason)));
-      for (const key of batch) {
-        pending.delete(key);
-        done.add(key);
-      }
-    }
-    return this.list();
-  }
-
-  /** Syncs one application now; NotFound for an unknown key. */
-  trigger(key: string, reason: TriggerReason = 'manual'): Promise<ApplicationStatus> {
-    return this.reconcilerOf(key).trigger(reason);
   }
 
   /**
-   * A push to `repoURL` (optionally one branch): fetches each matching repository once, which
-   * triggers its applications through the revision event. Resolves with the number of
-   * repositories fetched.
+   * A push to `repoURL` (optionally one branch): fetches each matching followed repository
+   * once, which triggers its applications through the revision event. Resolves with the
+   * number of repositories fetched.
    */
   async notifyPush(repoURL: string, branch?: string): Promise<number> {
     const wanted = comparableUrl(repoURL);
@@ -208,62 +85,9 @@ export class Operator {
     return matching.length;
   }
 
-  /** The URLs of every followed repository, as the applications wrote them. */
-  repositoryUrls(): string[] {
+  /** The URLs of every repository, as the applications wrote them. */
+  urls(): string[] {
     return [...new Set([...this.repositories.values()].map((r) => r.url))];
-  }
-
-  list(): ApplicationView[] {
-    return [...this.reconcilers.values()].map((r) => ({
-      key: r.key,
-      app: r.app,
-      status: r.status,
-      busy: r.busy,
-    }));
-  }
-
-  get(key: string): ApplicationView | undefined {
-    const r = this.reconcilers.get(key);
-    return r === undefined ? undefined : { key: r.key, app: r.app, status: r.status, busy: r.busy };
-  }
-
-  /** The diff of live objects against the application's current revision ('' when in sync). */
-  async diff(key: string, signal?: AbortSignal): Promise<string> {
-    return formatObjectDiffs(await this.diffObjects(key, signal));
-  }
-
-  /** What a sync of the application's current revision would change, object by object. */
-  async diffObjects(key: string, signal?: AbortSignal): Promise<ObjectDiff[]> {
-    const app = this.reconcilerOf(key).app;
-    const ac = new AbortController();
-    signal?.addEventListener('abort', () => ac.abort(), { once: true });
-    const { git, revision } = await this.source(app, ac.signal);
-    const rendered = await this.renderer.renderAll(
-      git,
-      revision,
-      app.spec.source.paths,
-      ac.signal,
-      await this.renderContext(app, ac.signal),
-    );
-    return this.target.diff(
-      app,
-      rendered.flatMap((r) => r.objects),
-      ac.signal,
-    );
-  }
-
-  /** What rendering needs of `app`: its Helm settings, the destination's capabilities, chart repositories. */
-  async renderContext(app: Application, signal?: AbortSignal): Promise<RenderContext> {
-    const target = this.target;
-    const repositories =
-      (app.spec.source.helm?.repositories.length ?? 0) > 0
-        ? await this.options.chartRepositoriesFor?.(app)
-        : undefined;
-    return renderContextOf(app, {
-      ...(target.capabilities === undefined ? {} : { capabilities: (a, s) => target.capabilities!(a, s) }),
-      ...(repositories === undefined ? {} : { repositories }),
-      ...(signal === undefined ? {} : { signal }),
-    });
   }
 
   /** True once every repository has been fetched at least once. */
@@ -273,43 +97,15 @@ export class Operator {
     );
   }
 
-  /** Stops reconcilers (abandoning their current sync) and closes repositories. */
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all([...this.reconcilers.values()].map((r) => r.stop()));
-    await this.writeBack.close();
+  /** Closes every repository (and removes temporary clones). */
+  async close(): Promise<void> {
     await Promise.all([...this.repositories.values()].map((r) => this.closeRepository(r)));
     this.repositories.clear();
-    this.hub.end();
+    this.#apps.clear();
   }
 
-  // Only syncs that did something are written: a no-op timer sync makes no commit.
-  private writeStatusBack(key: string, record: SyncRecord): void {
-    const reconciler = this.reconcilers.get(key);
-    if (reconciler === undefined || reconciler.app.spec.statusWriteBack === undefined) return;
-    if (this.options.dryRun === true || !['synced', 'healed', 'failed'].includes(record.result)) return;
-    this.writeBack.write(reconciler.app, reconciler.status).then(
-      (outcome) => this.hub.emit({ type: 'status-write-back', app: key, commit: outcome.commit }),
-      (error: unknown) =>
-        this.hub.emit({
-          type: 'status-write-back',
-          app: key,
-          error: toGitOpsError(error, ErrorCodes.GitError),
-        }),
-    );
-  }
-
-  private reconcilerOf(key: string): ApplicationReconciler {
-    const r = this.reconcilers.get(key);
-    if (r === undefined) {
-      throw new GitOpsError(ErrorCodes.NotFound, `application ${key} is not known to this operator`, {
-        details: { object: key },
-      });
-    }
-    return r;
-  }
-
-  private async source(app: Application, signal: AbortSignal): Promise<{ git: Git; revision: string }> {
+  /** The clone and revision an application reads: fetched on first use, shared by every application of the same repository and revision. */
+  async source(app: Application, signal: AbortSignal): Promise<{ git: Git; revision: string }> {
     const repository = this.repositoryFor(app);
     const revision = await abortable(this.started(repository, app), signal, 'fetching the source');
     if (repository.pinned !== undefined) return { git: repository.pinned.git, revision };
@@ -354,7 +150,7 @@ export class Operator {
         if (repository.pin !== undefined) return this.fetchPinned(repository, repository.pin, app);
         if (repository.dir === undefined) {
           const credentials = await this.options.credentialsFor?.(app);
-          const follow = this.options.follow !== false;
+          const follow = this.options.follow;
           const dir = new GitDirectory({
             url: repository.url,
             branch: repository.branch,
@@ -374,7 +170,7 @@ export class Operator {
           });
           repository.unsubscribe = dir.on('revision', (event) => {
             if (event.from === undefined) return;
-            for (const appKey of repository.apps) void this.reconcilers.get(appKey)?.trigger('revision');
+            this.options.onRevision(repository.apps);
           });
           repository.dir = dir;
         }
@@ -388,7 +184,7 @@ export class Operator {
   }
 
   private async fetch(repository: Repository): Promise<string> {
-    const app = this.reconcilers.get([...repository.apps][0] ?? '')?.app;
+    const app = this.#apps.get([...repository.apps][0] ?? '');
     if (app === undefined) return '';
     // A pinned tag or commit is fetched once: a push changes nothing, a new spec makes a new repository.
     if (repository.pin !== undefined) return this.started(repository, app);
@@ -414,7 +210,7 @@ export class Operator {
     const url = redact(repository.url);
     try {
       const revision = await work();
-      this.hub.emit({
+      this.options.onFetch({
         type: 'fetch',
         repository: url,
         durationMs: performance.now() - began,
@@ -424,7 +220,7 @@ export class Operator {
       return revision;
     } catch (cause) {
       const error = toGitOpsError(cause, ErrorCodes.GitError);
-      this.hub.emit({
+      this.options.onFetch({
         type: 'fetch',
         repository: url,
         durationMs: performance.now() - began,
@@ -523,29 +319,9 @@ export class Operator {
     await dir?.close().catch(() => undefined);
   }
 
-  private unhealthyDependencies(app: Application): string[] {
-    return app.spec.dependsOn
-      .map((d) => `${app.metadata.namespace}/${d.name}`)
-      .filter((key) => {
-        const status = this.reconcilers.get(key)?.status;
-        // Drift left in place (OutOfSync) still means the dependency's objects are there and healthy.
-        return (
-          status === undefined ||
-          status.health !== 'Healthy' ||
-          (status.phase !== 'Synced' && status.phase !== 'OutOfSync')
-        );
-      });
-  }
-
-  private wakeDependents(app: Application): void {
-    for (const r of this.reconcilers.values()) {
-      if (r.status.phase !== 'Waiting') continue;
-      if (r.app.metadata.namespace !== app.metadata.namespace) continue;
-      if (r.app.spec.dependsOn.some((d) => d.name === app.metadata.name)) void r.trigger('dependency');
-    }
-  }
-
-  private release(key: string, app: Application): void {
+  /** Stops tracking an application; a repository no application reads any more is closed. */
+  untrack(key: string, app: Application): void {
+    this.#apps.delete(key);
     const repoKey = repositoryKeyOf(app);
     const repository = this.repositories.get(repoKey);
     if (repository === undefined) return;

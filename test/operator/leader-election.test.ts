@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { KubeClient } from '../../src/kube/index.js';
 import type { KubeObject } from '../../src/runtime/index.js';
-import { LeaderElector } from '../../src/sync/leader-election.js';
+import { LeaderElector } from '../../src/operator/leader-election.js';
 import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
 import type { TestCluster } from '../support/cluster/index.js';
 

@@ -20,15 +20,15 @@ import {
 import type { HelmCapabilities } from '../helm/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
-import { DriftWatcher } from './drift.js';
-import type { DriftEvent } from './drift.js';
-import { SyncEngine } from './engine.js';
-import type { SyncEngineOptions } from './engine.js';
-import { assessHealth } from './health.js';
-import type { HealthStatus } from './health.js';
-import { Inventory } from './inventory.js';
-import { APPLICATION_LABEL, MARK_PREFIX } from './marks.js';
-import type { ObjectResult, SyncResult } from './result.js';
+import { DriftWatcher } from '../sync/index.js';
+import type { DriftEvent } from '../sync/index.js';
+import { SyncEngine } from '../sync/index.js';
+import type { SyncEngineOptions } from '../sync/index.js';
+import { assessHealth } from '../sync/index.js';
+import type { HealthStatus } from '../sync/index.js';
+import { Inventory } from '../sync/index.js';
+import { APPLICATION_LABEL, MARK_PREFIX } from '../sync/index.js';
+import type { ObjectResult, SyncResult } from '../sync/index.js';
 import { worstHealth } from './sync-target.js';
 import type {
   AppliedRevision,

@@ -75,7 +75,7 @@ interface ImagePlan {
 function notUnderstood(line: number, why: string, cause?: unknown): Error {
   return new Error(
     `${dockerfileName}:${line}: ${why}. This test reproduces the image without Docker and must understand ` +
-      'every instruction: teach test/sync/operator-dockerfile.test.ts what this one means.',
+      'every instruction: teach test/operator/operator-dockerfile.test.ts what this one means.',
     { cause },
   );
 }

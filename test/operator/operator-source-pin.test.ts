@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
-import { APPLICATION_API_VERSION, APPLICATION_KIND, toApplication } from '../../src/sync/application.js';
-import type { Application } from '../../src/sync/application.js';
-import { EngineTarget } from '../../src/sync/engine-target.js';
-import { Operator } from '../../src/sync/operator.js';
+import { APPLICATION_API_VERSION, APPLICATION_KIND, toApplication } from '../../src/operator/application.js';
+import type { Application } from '../../src/operator/application.js';
+import { EngineTarget } from '../../src/operator/engine-target.js';
+import { Operator } from '../../src/operator/operator.js';
 import { testNamespace } from '../support/cluster/index.js';
 import { pushCommit, runGit } from '../support/git-server/index.js';
 import { operatorHarness } from './operator-harness.js';

@@ -5,12 +5,12 @@ import { describe, expect, it } from 'vitest';
 
 import { HelmRenderer } from '../../src/helm/index.js';
 import { ErrorCodes } from '../../src/runtime/index.js';
-import { applicationFor } from '../../src/sync/application.js';
-import { EngineTarget, engineApplicationName } from '../../src/sync/engine-target.js';
-import { Operator } from '../../src/sync/operator.js';
-import { SyncEventRecorder } from '../../src/sync/sync-events.js';
-import { Renderer } from '../../src/sync/render.js';
-import { chartRepositoriesFromSecrets } from '../../src/sync/repository-credentials.js';
+import { applicationFor } from '../../src/operator/application.js';
+import { EngineTarget, engineApplicationName } from '../../src/operator/engine-target.js';
+import { Operator } from '../../src/operator/operator.js';
+import { SyncEventRecorder } from '../../src/operator/sync-events.js';
+import { Renderer } from '../../src/operator/render.js';
+import { chartRepositoriesFromSecrets } from '../../src/operator/repository-credentials.js';
 import { testNamespace } from '../support/cluster/index.js';
 import { pushCommit } from '../support/git-server/index.js';
 import { ensureHelm } from '../support/helm/build.js';

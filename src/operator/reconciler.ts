@@ -12,8 +12,8 @@ import { applicationKey, parseDuration } from './application.js';
 import type { Application, ApplicationCondition, ApplicationStatus } from './application.js';
 import { renderContextOf } from './render.js';
 import type { Renderer, RenderContext } from './render.js';
-import type { HealthStatus } from './health.js';
-import { selfHealBackoff, type DriftEvent } from './drift.js';
+import type { HealthStatus } from '../sync/index.js';
+import { selfHealBackoff, type DriftEvent } from '../sync/index.js';
 import { alreadyApplied, nextStep, type ReconcileFacts } from './reconcile-decision.js';
 import type { SyncTarget } from './sync-target.js';
 

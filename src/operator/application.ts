@@ -7,7 +7,7 @@
 import { assertBranchName, assertRefName } from '../git/index.js';
 import { ErrorCodes, GitOpsError, Scheme } from '../runtime/index.js';
 import type { JSONSchemaProps, KubeObject, ObjectMeta } from '../runtime/index.js';
-import type { HealthStatus } from './health.js';
+import type { HealthStatus } from '../sync/index.js';
 
 export const APPLICATION_GROUP = 'gitops.libgitops.dev';
 export const APPLICATION_VERSION = 'v1alpha1';

@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { KubeClient } from '../../src/kube/index.js';
-import { applicationFor } from '../../src/sync/application.js';
-import type { SyncRecord } from '../../src/sync/reconciler.js';
-import { SyncEventRecorder } from '../../src/sync/sync-events.js';
+import { applicationFor } from '../../src/operator/application.js';
+import type { SyncRecord } from '../../src/operator/reconciler.js';
+import { SyncEventRecorder } from '../../src/operator/sync-events.js';
 import { clusterSetupTimeoutMs, kubeRequestOk, testNamespace, useCluster } from '../support/cluster/index.js';
 import type { TestCluster } from '../support/cluster/index.js';
 

@@ -1,7 +1,8 @@
 /**
- * The operator part of the sync layer (re-exported from src/sync/index.ts): the Application
- * kind, rendering, the engine-backed target, the reconciler, triggers, Kubernetes Events,
- * leader election and the Operator.
+ * The operator layer: the Application kind and its client, rendering (plain files, Kustomize,
+ * Helm), the engine-backed destinations, the reconciler and its decision, Git sources,
+ * triggers (timers, webhooks), Kubernetes Events, leader election and the Operator. It drives
+ * the apply engine of sync/, which knows nothing of it.
  */
 export {
   APPLICATION_API_VERSION,
@@ -57,7 +58,9 @@ export { SyncEventRecorder } from './sync-events.js';
 export type { SyncEventRecorderOptions } from './sync-events.js';
 export { ApplicationReconciler } from './reconciler.js';
 export type { ReconcilerContext, ReconcilerOptions, SyncRecord, TriggerReason } from './reconciler.js';
-export { Operator, comparableUrl } from './operator.js';
+export { Operator } from './operator.js';
+export { GitSources, comparableUrl } from './git-sources.js';
+export type { FetchEvent, GitSourcesOptions } from './git-sources.js';
 export type { ApplicationView, OperatorEvent, OperatorOptions } from './operator.js';
 export { DeliveryMemory, handlePushWebhook } from './triggers.js';
 export type { PushTriggerOptions, PushTriggerResult } from './triggers.js';
@@ -70,3 +73,9 @@ export { LeaderElector } from './leader-election.js';
 export type { LeaderElectionOptions } from './leader-election.js';
 export { StatusWriteBack, writtenStatus } from './status-write-back.js';
 export type { StatusWriteBackOptions, WrittenStatus } from './status-write-back.js';
+export type { ImportResult, ImportedApplication } from './import.js';
+export { importApplications } from './import.js';
+export { ApplicationClient, STATUS_OBJECTS_LIMIT } from './application-client.js';
+export type { ApplicationWatchOptions } from './application-client.js';
+export { OperatorManager } from './manager.js';
+export type { OperatorLog, OperatorManagerOptions, WatchApplicationsOptions } from './manager.js';

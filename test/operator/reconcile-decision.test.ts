@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { nextStep, type ReconcileFacts, type ReconcileStep } from '../../src/sync/reconcile-decision.js';
+import { nextStep, type ReconcileFacts, type ReconcileStep } from '../../src/operator/reconcile-decision.js';
 
 const base: ReconcileFacts = {
   reason: 'timer',

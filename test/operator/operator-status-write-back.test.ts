@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
-import { APPLICATION_API_VERSION, toApplication } from '../../src/sync/application.js';
-import { EngineTarget } from '../../src/sync/engine-target.js';
-import { Operator } from '../../src/sync/operator.js';
-import type { OperatorEvent } from '../../src/sync/operator.js';
+import { APPLICATION_API_VERSION, toApplication } from '../../src/operator/application.js';
+import { EngineTarget } from '../../src/operator/engine-target.js';
+import { Operator } from '../../src/operator/operator.js';
+import type { OperatorEvent } from '../../src/operator/operator.js';
 import { GitOpsError } from '../../src/runtime/index.js';
 import { testNamespace } from '../support/cluster/index.js';
 import { pushCommit } from '../support/git-server/index.js';

@@ -13,11 +13,11 @@ import type { KubeClientOptions } from '../kube/index.js';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { Application } from './application.js';
-import type { DriftEvent } from './drift.js';
-import type { SyncEngineOptions } from './engine.js';
+import type { DriftEvent } from '../sync/index.js';
+import type { SyncEngineOptions } from '../sync/index.js';
 import { EngineTarget } from './engine-target.js';
 import type { HelmCapabilities } from '../helm/index.js';
-import type { HealthStatus } from './health.js';
+import type { HealthStatus } from '../sync/index.js';
 import type {
   AppliedRevision,
   ObjectDiff,

@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll } from 'vitest';
 
-import type { EngineTarget } from '../../src/sync/engine-target.js';
-import type { Operator } from '../../src/sync/operator.js';
+import type { EngineTarget } from '../../src/operator/engine-target.js';
+import type { Operator } from '../../src/operator/operator.js';
 import { clusterSetupTimeoutMs, useCluster } from '../support/cluster/index.js';
 import type { TestCluster } from '../support/cluster/index.js';
 import { startGitServer } from '../support/git-server/index.js';

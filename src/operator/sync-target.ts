@@ -7,10 +7,10 @@ import { stringifyJson } from '../runtime/index.js';
 import type { HelmCapabilities } from '../helm/index.js';
 import type { GitOpsError, KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
-import type { DriftEvent } from './drift.js';
-import type { FieldChange } from './diff.js';
-import type { HealthStatus } from './health.js';
-import type { SyncResult } from './result.js';
+import type { DriftEvent } from '../sync/index.js';
+import type { FieldChange } from '../sync/index.js';
+import type { HealthStatus } from '../sync/index.js';
+import type { SyncResult } from '../sync/index.js';
 
 export interface TargetSyncRequest {
   app: Application;

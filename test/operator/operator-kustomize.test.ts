@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { applicationFor } from '../../src/sync/application.js';
-import { EngineTarget } from '../../src/sync/engine-target.js';
-import { Operator } from '../../src/sync/operator.js';
-import { Renderer } from '../../src/sync/render.js';
+import { applicationFor } from '../../src/operator/application.js';
+import { EngineTarget } from '../../src/operator/engine-target.js';
+import { Operator } from '../../src/operator/operator.js';
+import { Renderer } from '../../src/operator/render.js';
 import { testNamespace } from '../support/cluster/index.js';
 import { pushCommit } from '../support/git-server/index.js';
 import { operatorHarness } from './operator-harness.js';

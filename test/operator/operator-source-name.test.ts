@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { APPLICATION_API_VERSION, APPLICATION_KIND, toApplication } from '../../src/sync/application.js';
-import type { Application } from '../../src/sync/application.js';
-import { EngineTarget } from '../../src/sync/engine-target.js';
-import { Operator } from '../../src/sync/operator.js';
-import type { OperatorEvent } from '../../src/sync/operator.js';
+import { APPLICATION_API_VERSION, APPLICATION_KIND, toApplication } from '../../src/operator/application.js';
+import type { Application } from '../../src/operator/application.js';
+import { EngineTarget } from '../../src/operator/engine-target.js';
+import { Operator } from '../../src/operator/operator.js';
+import type { OperatorEvent } from '../../src/operator/operator.js';
 import { testNamespace } from '../support/cluster/index.js';
 import { pushCommit, runGit } from '../support/git-server/index.js';
 import { operatorHarness } from './operator-harness.js';

@@ -546,8 +546,11 @@ class JsonFrameSplitter implements FrameSplitter {
         continue;
       }
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === BACKSLASH) this.escaped = true;
+        if (this.escaped) {
+          this.escaped = false;
+          // Not valid JSON, but the line still ends: later positions must count it.
+          if (c === LF) this.newline(i);
+        } else if (c === BACKSLASH) this.escaped = true;
         else if (c === QUOTE) {
           this.inString = false;
           if (this.bareValue) this.valueEnd = i + 1;

@@ -361,6 +361,15 @@ describe('limits', () => {
     expect(json.code).toBe(ErrorCodes.TooManyFrames);
   });
 
+  it('counts a line break after a backslash in a JSON string (found by the fuzzer)', () => {
+    // The escaped line break was skipped, so every later frame had a line too few.
+    const frames = splitFrames('{"a": "x\\\n"}\n{"b": 1}', { contentType: 'json' });
+    expect(frames.map((f) => [f.startLine, f.startColumn])).toEqual([
+      [1, 1],
+      [3, 1],
+    ]);
+  });
+
   it('refuses a limit passed by the last documents of a stream too (found by the fuzzer)', async () => {
     // The last frames came from end() and the limit was kept for a next call nobody made: the
     // stream was cut short without an error.

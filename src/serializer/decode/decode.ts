@@ -18,6 +18,7 @@ import {
   objectKeyToString,
   parseFieldPath,
   parseJsonExact,
+  stringifyJson,
   toGitOpsError,
   validateUnstructured,
 } from '../../runtime/index.js';
@@ -29,7 +30,13 @@ import type {
   KubeObject,
   Scheme,
 } from '../../runtime/index.js';
-import { contentTypeOf, createFrameSplitter, readFrames, sniffContentType } from '../frames/frames.js';
+import {
+  contentTypeOf,
+  createFrameSplitter,
+  finish,
+  readFrames,
+  sniffContentType,
+} from '../frames/frames.js';
 import type { ContentType, Frame, FrameSource } from '../frames/frames.js';
 import { countAliases, mayHaveAliases, resolveLimits } from '../frames/limits.js';
 import type { Limits } from '../frames/limits.js';
@@ -141,7 +148,7 @@ export class Decoder {
     try {
       // Frames before a passed limit are decoded; the limit is the last problem.
       for (const frame of splitter.push(text)) this.collect(result, this.decode(frame, { file }));
-      for (const frame of splitter.end()) this.collect(result, this.decode(frame, { file }));
+      for (const frame of finish(splitter)) this.collect(result, this.decode(frame, { file }));
     } catch (err) {
       if (this.throwOnError) throw err;
       result.errors.push(toGitOpsError(err).withDetails({ file }));
@@ -573,7 +580,8 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
-  return `a ${typeof value} (${JSON.stringify(value).slice(0, 40)})`;
+  // stringifyJson: a big integer is a bigint, which JSON.stringify refuses.
+  return `a ${typeof value} (${stringifyJson(value).slice(0, 40)})`;
 }
 
 /** True when a YAML text holds only blank lines, comments and `...` markers. */

@@ -34,11 +34,15 @@ export function definedKeys(value: Record<string, unknown>): string[] {
 
 /**
  * Structural equality of decoded values. NaN equals NaN (a `.nan` left alone is unchanged),
- * members set to `undefined` count as absent, key order does not matter.
+ * members set to `undefined` count as absent, key order does not matter. An integer number
+ * beyond ±(2^53 - 1) equals the bigint that converts to it: such a number is written as its
+ * digits, which the decoder reads back exactly, as a bigint.
  */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
+  if (typeof a === 'number' && typeof b === 'bigint') return unsafeIntegerEquals(a, b);
+  if (typeof a === 'bigint' && typeof b === 'number') return unsafeIntegerEquals(b, a);
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (!deepEqual(a[i] ?? null, b[i] ?? null)) return false;
@@ -57,6 +61,10 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     return a.length === b.length && a.every((byte, i) => byte === b[i]);
   }
   return false;
+}
+
+function unsafeIntegerEquals(n: number, big: bigint): boolean {
+  return Number.isInteger(n) && !Number.isSafeInteger(n) && Number(big) === n;
 }
 
 /** The first path where two values differ, or undefined when they are equal. */

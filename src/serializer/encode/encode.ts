@@ -35,10 +35,13 @@ const TOP_ORDER = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const METADATA_ORDER = ['name', 'generateName', 'namespace', 'labels', 'annotations'];
 
 function ordered(obj: Record<string, unknown>, first: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of first) if (Object.hasOwn(obj, key)) out[key] = obj[key];
-  for (const key of Object.keys(obj)) if (!first.includes(key)) out[key] = obj[key];
-  return out;
+  const keys = [
+    ...first.filter((key) => Object.hasOwn(obj, key)),
+    ...Object.keys(obj).filter((key) => !first.includes(key)),
+  ];
+  // fromEntries defines own properties: a field named `__proto__` stays data (`out[key] =`
+  // would set the copy's prototype and drop the field).
+  return Object.fromEntries(keys.map((key) => [key, obj[key]]));
 }
 
 /**
@@ -85,14 +88,18 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
       },
     );
   }
+  const indent = options.indent ?? 2;
   // Quote every string, key or value (visit reaches keys too), that YAML 1.1 or 1.2 would read as a non-string.
   yaml().visit(doc, {
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && isAmbiguousPlainString(node.value))
+      if (typeof node.value !== 'string') return;
+      if (isAmbiguousPlainString(node.value) || needsIndentIndicator(node.value))
         node.type = yaml().Scalar.QUOTE_DOUBLE;
+      // U+FFFE and U+FFFF may not appear in a YAML stream: the yaml package writes them as
+      // they are in plain and quoted scalars, so they are escaped after rendering (below).
+      else if (NON_CHARACTERS.test(node.value)) node.type = yaml().Scalar.QUOTE_DOUBLE;
     },
   });
-  const indent = options.indent ?? 2;
   if (options.indentSequences === false && indent > 2) startSequencesAtKeyColumn(doc);
   const text = doc.toString({
     indent,
@@ -104,7 +111,27 @@ export function encodeYamlDocument(obj: unknown, options: YamlEncodeOptions = {}
     trueStr: 'true',
     falseStr: 'false',
   });
-  return options.lineEnding === '\r\n' ? text.replace(/\n/g, '\r\n') : text;
+  const escaped = NON_CHARACTERS.test(text)
+    ? text.replace(NON_CHARACTERS_ALL, (c) => `\\u${c.charCodeAt(0).toString(16)}`)
+    : text;
+  return options.lineEnding === '\r\n' ? escaped.replace(/\n/g, '\r\n') : escaped;
+}
+
+const NON_CHARACTERS = /[\ufffe\uffff]/;
+const NON_CHARACTERS_ALL = /[\ufffe\uffff]/g;
+
+/**
+ * A multi-line string whose first non-empty line starts with a blank, or with a line of blanks
+ * only: as a block scalar it needs an indentation indicator, which the yaml package writes as
+ * 2 whatever the indent (a `|2-` over lines indented by 4 reads back with two extra spaces), or
+ * not at all for a line of blanks (` \n` came back as `\n`). Such strings are double-quoted.
+ */
+function needsIndentIndicator(value: string): boolean {
+  if (!value.includes('\n')) return false;
+  const lines = value.split('\n');
+  if (lines.some((line) => line !== '' && /^[ \t]+$/.test(line))) return true;
+  const first = lines.find((line) => line !== '');
+  return first !== undefined && /^[ \t]/.test(first);
 }
 
 /**

@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes, GitOpsError } from '../../runtime/index.js';
 import { exceedsBytes, frameTooLarge, resolveLimits, tooManyFrames } from './limits.js';
 import type { Limits } from './limits.js';
-import { JsonTokenizer, JsonTokenType } from '../shared/json-tokens.js';
 
 export type ContentType = 'yaml' | 'json';
 
@@ -51,6 +50,11 @@ export type FrameSource =
 /** Incremental splitter: feed text with `push`, get the frames that became complete. */
 export interface FrameSplitter {
   push(chunk: string): Frame[];
+  /**
+   * The last frames. A limit passed while completing them is thrown by the next call, as with
+   * `push`: call `end()` again after taking them (it returns no frame, or throws). `finish`
+   * does both.
+   */
   end(): Frame[];
   /** Characters copied into new strings so far (YAML): a measure of work, linear in the input. */
   readonly copied?: number;
@@ -77,12 +81,21 @@ export function joinFrames(frames: Iterable<Frame>): string {
   return out;
 }
 
+/**
+ * The last frames of a splitter, then any limit passed in them thrown (a second `end()`), so
+ * that a stream cut short by a limit is never taken for a whole one.
+ */
+export function* finish(splitter: FrameSplitter): Generator<Frame> {
+  yield* splitter.end();
+  splitter.end();
+}
+
 /** Cuts a whole text into frames (synchronously). */
 export function splitFrames(text: string, options: FrameOptions = {}): Frame[] {
   const contentType = options.contentType ?? sniffContentType(text) ?? 'yaml';
   const splitter = createFrameSplitter(contentType, options);
   const frames = splitter.push(text);
-  for (const f of splitter.end()) frames.push(f);
+  for (const f of finish(splitter)) frames.push(f);
   return frames;
 }
 
@@ -144,7 +157,7 @@ export async function* readFrames(source: FrameSource, options: FrameOptions = {
     yield* feed(decoder.decode());
     splitter ??= createFrameSplitter(contentType ?? 'yaml', { ...options, file });
     if (pending !== '') yield* splitter.push(pending);
-    yield* splitter.end();
+    yield* finish(splitter);
   } catch (err) {
     if (err instanceof GitOpsError) throw err;
     if (options.signal?.aborted) {
@@ -234,6 +247,7 @@ class YamlFrameSplitter implements FrameSplitter {
   private prefixHasComment = false;
   private prefixHasDirective = false;
   private started = false;
+  private ended = false;
   private count = 0;
 
   constructor(
@@ -283,6 +297,8 @@ class YamlFrameSplitter implements FrameSplitter {
 
   end(): Frame[] {
     return this.guard.run((out) => {
+      if (this.ended) return;
+      this.ended = true;
       this.scan(out, true);
       const length = this.headLength + this.tail.length;
       if (!this.inPrefix || length > 0) this.emit(out, length, length);
@@ -405,41 +421,52 @@ class YamlFrameSplitter implements FrameSplitter {
   }
 }
 
-const BARE_END = /[ \t\r\n{[]/g;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
 
-/** What the value being read is: just started, an object or array, or a bare scalar. */
-const Mode = { Start: 0, Container: 1, Bare: 2 } as const;
-type Mode = (typeof Mode)[keyof typeof Mode];
+function isJsonSpace(c: number): boolean {
+  return c === SPACE || c === LF || c === CR || c === TAB;
+}
 
 /**
  * Cuts a JSON stream into its top-level values: one object, concatenated objects, or NDJSON.
- * The JSON tokenizer (json-tokens.ts) reads the text, so brackets inside strings do not count;
- * a value ends where its brackets balance, a bare value (not an object or array, an error to
- * report) at a blank or a bracket; the whitespace after a value is its terminator. Malformed
- * input still yields frames, which then fail to decode with a position.
+ * A string-aware bracket scanner finds where each value ends; the whitespace after a value is
+ * its terminator. Malformed input still yields frames, which then fail to decode with a position.
  */
 class JsonFrameSplitter implements FrameSplitter {
-  private buf = '';
+  /**
+   * The current frame's text so far: the scanned chunks (`head`) and the chunk being scanned
+   * (`tail`), joined only when a frame ends. Appending each chunk to one string instead made
+   * every chunk's scan flatten the whole document again: quadratic in a document's size.
+   */
+  private head: string[] = [];
+  private headLength = 0;
+  private tail = '';
+  /** Characters copied into new strings so far (flattened chunks, joins): the work done. */
+  copied = 0;
   private base = 0;
-  /** Scan position in buf (between tokens). */
+  /** Scan position in the current frame's text. */
   private pos = 0;
   private line = 1;
   /** Offset in the source where the current line starts. */
   private lineStart = 0;
-  /** Offset in the source up to which lines are counted. */
-  private linesCounted = 0;
-  /** Where the current value starts in buf, or -1 while between values. */
+  /** Where the current value starts in the frame's text, or -1 while between values. */
   private valueStart = -1;
   private valueLine = 1;
   private valueColumn = 1;
-  private mode: Mode = Mode.Start;
   private depth = 0;
-  /** A string that reached the end of buf: where it starts and where reading goes on, or -1. */
-  private openString = -1;
-  private stringResume = 0;
+  private inString = false;
+  private escaped = false;
+  /** A top-level value that is not an object or array (an error to report, not to guess about). */
+  private bareValue = false;
   private bom = false;
-  /** Where the last value ended in buf, or -1 if none is waiting for its terminator. */
+  /** Where the last value ended in the frame's text, or -1 if none is waiting for its terminator. */
   private valueEnd = -1;
+  private ended = false;
   private count = 0;
 
   constructor(
@@ -449,129 +476,134 @@ class JsonFrameSplitter implements FrameSplitter {
 
   private readonly guard = new SplitGuard();
 
+  /** Length of the current frame's text so far. */
+  private get length(): number {
+    return this.headLength + this.tail.length;
+  }
+
   push(chunk: string): Frame[] {
     return this.guard.run((out) => {
-      this.buf += chunk;
-      this.scan(out, false);
+      if (chunk === '') return;
+      // Everything before was scanned: it waits in the head, and only the new chunk is read.
+      if (this.tail !== '') {
+        this.head.push(this.tail);
+        this.headLength += this.tail.length;
+      }
+      this.tail = chunk;
+      // A chunk made by concatenation is a rope; flatten it once (ToNumber does) before reading.
+      void Number(this.tail);
+      this.copied += chunk.length;
+      this.scan(out);
     });
   }
 
   end(): Frame[] {
-    return this.guard.run((out) => this.finish(out));
+    return this.guard.run((out) => {
+      if (this.ended) return;
+      this.ended = true;
+      this.finish(out);
+    });
   }
 
   private finish(out: Frame[]): void {
-    this.scan(out, true);
+    this.scan(out);
+    const length = this.length;
     if (this.valueStart !== -1) {
-      if (this.valueEnd === -1) this.valueEnd = this.buf.length;
-      this.emit(out, this.buf.length);
-    } else if (this.buf.length > 0) {
+      if (this.valueEnd === -1) this.valueEnd = length;
+      this.emit(out, length);
+    } else if (length > 0) {
       // Only whitespace: keep it as an empty frame so the text round-trips.
-      this.countLines(this.buf.length);
-      this.valueStart = this.valueEnd = this.buf.length;
+      this.valueStart = this.valueEnd = length;
       this.valueLine = this.line;
-      this.valueColumn = this.base + this.buf.length - this.lineStart + 1;
-      this.emit(out, this.buf.length);
+      this.valueColumn = this.base + length - this.lineStart + 1;
+      this.emit(out, length);
     }
   }
 
-  private scan(out: Frame[], final: boolean): void {
-    let tokens = new JsonTokenizer(this.buf, this.pos);
-    for (;;) {
-      if (this.openString !== -1) {
-        tokens.continueString(this.openString, this.stringResume);
-        this.openString = -1;
-      } else {
-        if (this.valueStart === -1 || this.valueEnd !== -1) {
-          // Between values: whitespace until the next value starts, which completes the last one.
-          let i = tokens.skipSpace();
-          if (i < this.buf.length && this.buf.charCodeAt(i) === BOM && this.base + i === 0) {
-            this.bom = true;
-            tokens.pos = i + 1;
-            continue;
-          }
-          if (i >= this.buf.length) break;
-          if (this.valueEnd !== -1) {
-            this.emit(out, i);
-            tokens = new JsonTokenizer(this.buf, 0);
-            i = 0;
-          }
-          this.startValue(i);
-        } else if (this.mode === Mode.Bare) {
-          // Not JSON anyway: it ends at the next blank or opening bracket, quotes or not.
-          BARE_END.lastIndex = tokens.pos;
-          const end = BARE_END.exec(this.buf)?.index ?? -1;
-          tokens.pos = end === -1 ? this.buf.length : end;
-          if (end === -1) {
-            this.checkSize(this.buf.length);
-            break;
-          }
-          this.valueEnd = end;
+  private scan(out: Frame[]): void {
+    // Positions before the tail were scanned by an earlier push: `i` is always in the tail.
+    let text = this.tail;
+    let offset = this.headLength;
+    let i = this.pos;
+    while (i - offset < text.length) {
+      const c = text.charCodeAt(i - offset);
+      if (this.valueStart === -1 || this.valueEnd !== -1) {
+        // Between values: whitespace until the next value starts, which completes the last one.
+        if (isJsonSpace(c) || (c === BOM && this.base + i === 0)) {
+          if (c === LF) this.newline(i);
+          else if (c === BOM) this.bom = true;
+          i++;
           continue;
         }
-        if (tokens.next() === JsonTokenType.End) break;
+        if (this.valueEnd !== -1) {
+          this.emit(out, i);
+          i = 0;
+          text = this.tail;
+          offset = 0;
+        }
+        this.startValue(i, c);
+        i++;
+        continue;
       }
-      if (tokens.unclosed && !final) {
-        // The string goes on in the next chunk: read on from where this read stopped.
-        this.openString = tokens.start;
-        this.stringResume = tokens.resume;
-        this.checkSize(tokens.end);
-        break;
+      if (this.inString) {
+        if (this.escaped) {
+          this.escaped = false;
+          // Not valid JSON, but the line still ends: later positions must count it.
+          if (c === LF) this.newline(i);
+        } else if (c === BACKSLASH) this.escaped = true;
+        else if (c === QUOTE) {
+          this.inString = false;
+          if (this.bareValue) this.valueEnd = i + 1;
+        } else if (c === LF) this.newline(i);
+      } else if (this.bareValue) {
+        if (isJsonSpace(c) || c === OPEN_BRACE || c === OPEN_BRACKET) {
+          this.valueEnd = i;
+          continue;
+        }
+      } else if (c === QUOTE) {
+        this.inString = true;
+      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        this.depth++;
+      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        this.depth--;
+        if (this.depth === 0) this.valueEnd = i + 1;
+      } else if (c === LF) {
+        this.newline(i);
       }
-      this.take(tokens.type, tokens.end);
-      if (this.valueEnd === -1) this.checkSize(tokens.end);
+      i++;
+      if (this.valueEnd === -1 && i - this.valueStart > this.limits.maxFrameBytes) this.tooLarge();
     }
-    this.pos = this.openString !== -1 ? this.buf.length : tokens.pos;
+    this.pos = i;
   }
 
-  /** Follows one token of the current value. */
-  private take(type: JsonTokenType, end: number): void {
-    if (this.mode === Mode.Start) {
-      const opens = type === JsonTokenType.BeginObject || type === JsonTokenType.BeginArray;
-      this.mode = opens ? Mode.Container : Mode.Bare;
-      // A bare string ends at its closing quote.
-      if (type === JsonTokenType.String) this.valueEnd = end;
-    }
-    if (this.mode !== Mode.Container) return;
-    if (type === JsonTokenType.BeginObject || type === JsonTokenType.BeginArray) this.depth++;
-    else if (type === JsonTokenType.EndObject || type === JsonTokenType.EndArray) {
-      this.depth--;
-      if (this.depth === 0) this.valueEnd = end;
-    }
-  }
-
-  private checkSize(end: number): void {
-    if (end - this.valueStart > this.limits.maxFrameBytes) this.tooLarge();
-  }
-
-  private startValue(i: number): void {
-    this.countLines(i);
+  private startValue(i: number, c: number): void {
     this.valueStart = i;
     this.valueLine = this.line;
     // A BOM takes no column.
     this.valueColumn = this.base + i - this.lineStart + 1 - (this.bom && this.line === 1 ? 1 : 0);
     this.depth = 0;
-    this.mode = Mode.Start;
-  }
-
-  /** Counts the line breaks of buf up to `to`, from where the count stopped. */
-  private countLines(to: number): void {
-    const buf = this.buf;
-    for (
-      let i = buf.indexOf('\n', this.linesCounted - this.base);
-      i !== -1 && i < to;
-      i = buf.indexOf('\n', i + 1)
-    ) {
-      this.line++;
-      this.lineStart = this.base + i + 1;
+    this.inString = false;
+    this.escaped = false;
+    this.bareValue = false;
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth = 1;
+    else {
+      this.bareValue = true;
+      this.inString = c === QUOTE;
     }
-    this.linesCounted = this.base + to;
   }
 
-  /** Emits the waiting value with buf[valueEnd, end) as its terminator. */
+  private newline(i: number): void {
+    this.line++;
+    this.lineStart = this.base + i + 1;
+  }
+
+  /** Emits the waiting value with the text [valueEnd, end) as its terminator. */
   private emit(out: Frame[], end: number): void {
-    this.countLines(end);
-    const { buf } = this;
+    let buf = this.tail;
+    if (this.head.length > 0) {
+      this.copied += this.length;
+      buf = this.head.join('') + this.tail;
+    }
     const separatorEnd = this.valueStart;
     const frame: Frame = {
       index: this.count,
@@ -589,12 +621,13 @@ class JsonFrameSplitter implements FrameSplitter {
       throw tooManyFrames(this.limits, { file: this.file, document: frame.index, line: frame.startLine });
     }
     out.push(frame);
-    this.buf = buf.slice(end);
+    this.head = [];
+    this.headLength = 0;
+    this.tail = buf.slice(end);
     this.base += end;
     this.pos = 0;
     this.valueStart = -1;
     this.valueEnd = -1;
-    this.mode = Mode.Start;
   }
 
   private tooLarge(): never {

@@ -77,6 +77,8 @@ const TIMESTAMP =
  */
 export function isAmbiguousPlainString(value: string): boolean {
   if (resolvePlainScalar(value) !== value) return true;
+  // YAML 1.1's merge key: a plain `<<` as a key merges maps instead of naming a field.
+  if (value === '<<') return true;
   return CORE_12_NON_STRING.test(value) || SEXAGESIMAL.test(value) || TIMESTAMP.test(value);
 }
 

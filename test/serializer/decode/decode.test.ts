@@ -169,6 +169,21 @@ describe('documents that are not objects', () => {
     expect(errors[1]?.message).toMatch(/found a list/);
   });
 
+  it('refuses a big integer document with NotAnObject, naming it (found by the fuzzer)', () => {
+    // Describing the value threw "Do not know how to serialize a BigInt": an untyped TypeError
+    // with throwOnError, and an error without the document's code and line without it.
+    for (const [text, contentType] of [
+      ['12176941420362965433\n', 'yaml'],
+      ['12176941420362965433', 'json'],
+    ] as const) {
+      const { errors } = decoder.decodeText(text, { contentType });
+      expect(errors.map((e) => [e.code, e.details.line])).toEqual([['NotAnObject', 1]]);
+      expect(errors[0]?.message).toMatch(/found a bigint \(12176941420362965433\)/);
+      const strict = new Decoder({ throwOnError: true });
+      expect(() => strict.decodeText(text, { contentType })).toThrow(GitOpsError);
+    }
+  });
+
   it('reports a missing apiVersion, kind and name, pointing into the document', () => {
     const { errors } = decoder.decodeText('# settings\ncluster_name: test\nseeds: [a, b]\n');
     expect(errors.map((e) => e.code)).toEqual([

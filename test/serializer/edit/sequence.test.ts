@@ -14,8 +14,51 @@ describe('matchSequence', () => {
     });
   });
 
-  it('treats a new merge key value as a new item, not a renamed one', () => {
-    expect(matchSequence([{ name: 'a' }], [{ name: 'b' }]).pairs).toEqual([]);
+  it('pairs a renamed item with the one it replaced when the rest of it stays', () => {
+    expect(matchSequence([{ name: 'a' }], [{ name: 'b' }]).pairs).toEqual([[0, 0]]);
+    const before = [{ name: 'a' }, { name: 'b', image: 'x', args: ['1'] }, { name: 'c' }];
+    // Half the other fields equal is enough; the item keeps its place between two kept ones.
+    const after = [{ name: 'a' }, { name: 'z', image: 'x', args: ['2'] }, { name: 'c' }];
+    expect(matchSequence(before, after)).toEqual({
+      pairs: [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+      ],
+      mergeKey: 'name',
+    });
+    // An item inserted before the renamed one is not paired with it.
+    const inserted = [{ name: 'a' }, { name: 'new', image: 'y' }, { name: 'z', image: 'x', args: ['1'] }];
+    expect(matchSequence(before.slice(0, 2), inserted).pairs).toEqual([
+      [0, 0],
+      [1, 2],
+    ]);
+  });
+
+  it('pairs items renamed side by side with each other, not with a look-alike further on (found by the fuzzer)', () => {
+    // The first renamed item lost its only other field; a greedy search paired it with the
+    // second renamed item, which then lost its lines and comments to the first one's.
+    const before = [
+      { type: 'Healthy' },
+      { type: 'Synced', status: 'False' },
+      { type: 'Ready', status: 'False' },
+    ];
+    const after = [{ type: 'Healthy' }, { type: 'Synced-r1' }, { type: 'Ready-r1', status: 'False' }];
+    expect(matchSequence(before, after).pairs).toEqual([
+      [0, 0],
+      [2, 2],
+    ]);
+  });
+
+  it('treats a new merge key value with mostly new content as a new item', () => {
+    expect(matchSequence([{ name: 'a', image: 'x' }], [{ name: 'b', image: 'y' }]).pairs).toEqual([]);
+    const before = [{ port: 80, protocol: 'TCP', targetPort: 1, name: 'a' }];
+    const after = [{ port: 81, protocol: 'TCP', targetPort: 2, name: 'b' }];
+    expect(matchSequence(before, after).pairs).toEqual([]);
+    // Moved as well as renamed: a different place means a different item.
+    expect(matchSequence([{ name: 'a' }, { name: 'b' }], [{ name: 'b' }, { name: 'c' }]).pairs).toEqual([
+      [1, 0],
+    ]);
   });
 
   it('picks other Kubernetes merge keys, and none when values repeat or are missing', () => {

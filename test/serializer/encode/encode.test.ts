@@ -11,6 +11,7 @@ import {
   withConventionalKeyOrder,
 } from '../../../src/serializer/encode/encode.js';
 import { splitFrames } from '../../../src/serializer/frames/frames.js';
+import { ManifestFile } from '../../../src/serializer/manifest-file.js';
 import { join } from 'node:path';
 import { CORPUS } from '../../support/corpus.js';
 
@@ -31,6 +32,24 @@ describe('key order', () => {
     expect(Object.keys(ordered.data as object)).toEqual(['b', 'a']);
     // The input is left as it was.
     expect(Object.keys(scrambled)[0]).toBe('data');
+  });
+
+  it('keeps a field named __proto__ as data (found by the fuzzer)', () => {
+    // The ordered copy was built with `out[key] =`, which set its prototype instead.
+    const obj = JSON.parse(
+      '{"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "a"}, "__proto__": {"x": 1}}',
+    );
+    const ordered = withConventionalKeyOrder(obj) as Record<string, unknown>;
+    expect(Object.keys(ordered)).toEqual(['apiVersion', 'kind', 'metadata', '__proto__']);
+    expect(Object.getPrototypeOf(ordered)).toBe(Object.prototype);
+    for (const [text, contentType] of [
+      [encodeYamlDocument(obj), 'yaml'],
+      [encodeJsonDocument(obj), 'json'],
+    ] as const) {
+      const [decoded] = new Decoder().decodeText(text, { contentType }).objects;
+      expect(Object.hasOwn(decoded!, '__proto__')).toBe(true);
+      expect(JSON.stringify(decoded)).toBe(JSON.stringify(ordered));
+    }
   });
 
   it('orders the items of a List too', () => {
@@ -99,6 +118,19 @@ describe('YAML', () => {
     expect(decoded?.data).toEqual(obj.data);
   });
 
+  it('quotes a key named << so that YAML 1.1 does not take it for a merge (found by the fuzzer)', () => {
+    const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { '<<': 'x' } };
+    const text = encodeYamlDocument(obj);
+    expect(text).toContain('"<<": x');
+    const decoded = new Decoder().decodeText(text);
+    expect(decoded.errors).toEqual([]);
+    expect(decoded.objects).toEqual([obj]);
+    // The lossless editor writes a new key the same way.
+    const file = ManifestFile.parse('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata: {}\n');
+    file.setObject(0, obj);
+    expect(new Decoder().decodeText(file.toString()).objects).toEqual([obj]);
+  });
+
   it('leaves plain what needs no quotes, and writes numbers, booleans and null as such', () => {
     const text = encodeYamlDocument({
       apiVersion: 'v1',
@@ -119,6 +151,39 @@ describe('YAML', () => {
     });
     expect(text).toContain('  script: |\n    echo a\n    echo b\n');
     expect(text).toContain(`  long: ${long}\n`);
+  });
+
+  it('keeps the leading blanks of a multi-line string at any indent (found by the fuzzer)', () => {
+    // With indent 4 the yaml package wrote `|2-` over lines indented by 4: two spaces too many.
+    // Then ' \n' (a line of one blank) came back as '\n' from `|+` at indent 2.
+    for (const value of ['\n a', '  x\ny', '\n\n\tz\n', ' \n', 'a\n  \nb', 'a\n \n']) {
+      for (const indent of [2, 4, 3]) {
+        const obj = {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'a' },
+          data: { k: value, l: [value] },
+        };
+        const decoded = new Decoder().decodeText(encodeYamlDocument(obj, { indent }));
+        expect(decoded.errors).toEqual([]);
+        expect(decoded.objects).toEqual([obj]);
+      }
+    }
+  });
+
+  it('escapes U+FFFE and U+FFFF, which a YAML stream may not hold (found by the fuzzer)', () => {
+    // They were written as they are, and the document was refused when read back.
+    const obj = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a' },
+      data: { '\ufffe': 'a\uffffb\nc' },
+    };
+    const text = encodeYamlDocument(obj);
+    expect(text).toContain('"\\ufffe": "a\\uffffb\\nc"');
+    const decoded = new Decoder().decodeText(text);
+    expect(decoded.errors).toEqual([]);
+    expect(decoded.objects).toEqual([obj]);
   });
 
   it('joins documents with ---, and indents lists as asked', () => {

@@ -16,6 +16,7 @@ import {
 } from '../../../src/serializer/frames/frames.js';
 import type { Frame, FrameOptions, FrameSource } from '../../../src/serializer/frames/frames.js';
 import { CORPUS } from '../../support/corpus.js';
+import { Decoder } from '../../../src/serializer/decode/decode.js';
 
 /** [separator, text, terminator] of each frame. */
 function parts(frames: Frame[]): [string, string, string][] {
@@ -360,6 +361,40 @@ describe('limits', () => {
     expect(json.code).toBe(ErrorCodes.TooManyFrames);
   });
 
+  it('counts a line break after a backslash in a JSON string (found by the fuzzer)', () => {
+    // The escaped line break was skipped, so every later frame had a line too few.
+    const frames = splitFrames('{"a": "x\\\n"}\n{"b": 1}', { contentType: 'json' });
+    expect(frames.map((f) => [f.startLine, f.startColumn])).toEqual([
+      [1, 1],
+      [3, 1],
+    ]);
+  });
+
+  it('refuses a limit passed by the last documents of a stream too (found by the fuzzer)', async () => {
+    // The last frames came from end() and the limit was kept for a next call nobody made: the
+    // stream was cut short without an error.
+    for (const text of ['---\n---\n---', '{}{}{}']) {
+      expect(caught(() => splitFrames(text, { limits: { maxFrames: 2 } })).code).toBe(
+        ErrorCodes.TooManyFrames,
+      );
+      const read: Frame[] = [];
+      const err = await (async () => {
+        try {
+          for await (const f of readFrames(Readable.from([text]), { limits: { maxFrames: 2 } })) read.push(f);
+        } catch (e) {
+          return e as GitOpsError;
+        }
+        throw new GitOpsError(ErrorCodes.InternalError, 'no error');
+      })();
+      expect(err.code).toBe(ErrorCodes.TooManyFrames);
+      expect(read).toHaveLength(2);
+      const decoded = new Decoder({ limits: { maxFrames: 2 } }).decodeText(text);
+      expect(decoded.documents).toHaveLength(2);
+      expect(decoded.errors.map((e) => e.code).filter((c) => c === ErrorCodes.TooManyFrames)).toHaveLength(1);
+      expect(decoded.errors.at(-1)?.code).toBe(ErrorCodes.TooManyFrames);
+    }
+  });
+
   it('has the documented defaults and refuses nonsense limits', () => {
     const err = caught(() => splitFrames('a: 1', { limits: { maxFrames: -1 } }));
     expect(err.code).toBe(ErrorCodes.BadRequest);
@@ -380,6 +415,23 @@ describe('incremental frame finding', () => {
       expect(frames).toHaveLength(2);
       // Each character is copied a bounded number of times: a quadratic reader copies the
       // growing document once per chunk (about 1,700 times the input in 1 KiB chunks here).
+      expect(splitter.copied).toBeGreaterThan(0);
+      expect(splitter.copied!).toBeLessThan(3 * text.length);
+    }
+  });
+
+  it('reads a large JSON document in small chunks with linear work (counted, not timed)', () => {
+    // Issue 18: the JSON splitter appended each chunk to one string and read it again from
+    // there, which flattened the whole document at every chunk (quadratic in its size).
+    const body = Array.from({ length: 40_000 }, (_, i) => `"key-${i}": "${'v'.repeat(40)}"`).join(',\n  ');
+    const text = `{"kind": "ConfigMap", "data": {\n  ${body}\n}}\n[1, "]"]\n`;
+    for (const size of [1_024, 64 * 1024]) {
+      const splitter = createFrameSplitter('json');
+      const frames: Frame[] = [];
+      for (let at = 0; at < text.length; at += size) frames.push(...splitter.push(text.slice(at, at + size)));
+      frames.push(...splitter.end());
+      expect(frames.map((f) => f.separator + f.text + f.terminator).join('')).toBe(text);
+      expect(frames.map((f) => f.text.length)).toEqual([text.indexOf('\n[1'), '[1, "]"]'.length]);
       expect(splitter.copied).toBeGreaterThan(0);
       expect(splitter.copied!).toBeLessThan(3 * text.length);
     }

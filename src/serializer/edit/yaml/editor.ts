@@ -15,7 +15,8 @@
  *   (no blank line between): they described it. Every removed comment is reported in
  *   `removedComments` with its text, line and field path; none is dropped silently.
  * - Lists whose items carry a Kubernetes merge key (`name`, `containerPort`, ...) are matched
- *   by it; other lists by content, changed items in between paired by position.
+ *   by it (a renamed item whose other fields mostly stay is edited in place, see
+ *   edit-sequence.ts); other lists by content, changed items in between paired by position.
  * - A change of type (scalar to map, map to list...) writes that node afresh in block style;
  *   an emptied map or list becomes `{}` or `[]`; a flow collection (`{}`, `[a]`) stays flow.
  * - Anchors and aliases: see anchors.ts (the anchored node is edited in place, and

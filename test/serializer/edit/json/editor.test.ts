@@ -127,6 +127,14 @@ describe('editJsonDocument', () => {
     );
   });
 
+  it('edits a renamed list item in place, keeping the layout of its other members', () => {
+    // Issue 18, defect 4: the renamed item was written afresh in the document's default layout.
+    const source = '{"ports": [{"name": "http",   "port": 80, "big": 12176941420362965433}, {"name": "b"}]}';
+    expect(edit(source, (v) => void (v.ports[0].name = 'web'))).toBe(
+      '{"ports": [{"name": "web",   "port": 80, "big": 12176941420362965433}, {"name": "b"}]}',
+    );
+  });
+
   it('inserts before the first item and rewrites a container whose members all changed', () => {
     expect(edit('[\n  "b",\n  "c"\n]', (v) => void v.unshift('a'))).toBe('[\n  "a",\n  "b",\n  "c"\n]');
     expect(edit('{"m": {"a": 1}}', (v) => void (v.m = { b: 2 }))).toBe('{"m": {"b": 2}}');

@@ -5,6 +5,7 @@ import { isGitOpsError } from '../../../../src/runtime/errors.js';
 import { editYamlDocument } from '../../../../src/serializer/edit/yaml/editor.js';
 import type { YamlEditOptions, YamlEditResult } from '../../../../src/serializer/edit/yaml/editor.js';
 import { KUBE_YAML_SCHEMA } from '../../../../src/serializer/shared/yaml11.js';
+import { editJsonDocument } from '../../../../src/serializer/edit/json/editor.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests mutate decoded manifests freely */
 
@@ -207,6 +208,22 @@ describe('editYamlDocument: scalars', () => {
       v.e = 'new';
     });
     expect(text).toBe('a: 2\r\nb:\r\n  c: 2\r\n  d:\r\n  - 1\r\n  - 2\r\ne: new\r\n');
+  });
+});
+
+describe('editYamlDocument: numbers beyond 2^53', () => {
+  it('writes an integer number beyond ±(2^53 - 1), which reads back as the same value (found by the fuzzer)', () => {
+    // The check after the edit compared the bigint read back with the number and refused the
+    // edit with EditFailed ("would decode to a different value").
+    const source = 'a: 1 # keep\nb: x\n';
+    const result = editYamlDocument(source, { a: 1, b: 'x' }, { a: 9007199254740998, b: 'x' });
+    expect(result.text).toBe('a: 9007199254740998 # keep\nb: x\n');
+    expect(load(result.text)).toEqual({ a: 9007199254740998n, b: 'x' });
+    // JSON writes the number as JavaScript prints it; the bigint read back converts to it.
+    expect(editJsonDocument('{"a": 1}', { a: 1 }, { a: -(2 ** 60) }).text).toBe(
+      '{"a": -1152921504606847000}',
+    );
+    expect(Number(-1152921504606847000n)).toBe(-(2 ** 60));
   });
 });
 
@@ -458,6 +475,48 @@ describe('editYamlDocument: lists', () => {
     expect(editText(source, (v) => void (v.flow = [0, 1, 3, 4]))).toBe(
       'args:\n- --a\n- --b\n- --c\nflow: [0, 1, 3, 4]\n',
     );
+  });
+
+  it('edits a renamed item in place: its comments and the other lines keep their text', () => {
+    // Issue 18, defect 4: a new merge-key value made the item a new one, written afresh.
+    const source = [
+      'spec:',
+      '  containers:',
+      '  # the main container',
+      "  - name: 'app' # renamed below",
+      '    image: "app:1" # pinned',
+      '    args: [--port, "8080"]',
+      '  - name: sidecar',
+      '    image: side:1',
+      '  ports:',
+      '  - port: 80 # web',
+      '    protocol: "TCP"',
+      '  conditions:',
+      '  - type: Ready',
+      "    status: 'True' # set by the kubelet",
+      '',
+    ].join('\n');
+    const result = edit(source, (v) => {
+      v.spec.containers[0].name = 'web';
+      v.spec.ports[0].port = 8080;
+      v.spec.conditions[0].type = 'Live';
+    });
+    expect(changedLines(source, result.text)).toEqual([
+      "-  - name: 'app' # renamed below",
+      "+  - name: 'web' # renamed below",
+      '-  - port: 80 # web',
+      '+  - port: 8080 # web',
+      '-  - type: Ready',
+      '+  - type: Live',
+    ]);
+    expect(result.removedComments).toEqual([]);
+  });
+
+  it('writes an item afresh when its key and most of its content changed (a replacement)', () => {
+    const source = 'containers:\n# the web server\n- name: nginx\n  image: nginx:1\n- name: b\n';
+    const result = edit(source, (v) => void (v.containers[0] = { name: 'redis', image: 'redis:7' }));
+    expect(result.text).toBe('containers:\n- name: redis\n  image: redis:7\n- name: b\n');
+    expect(result.removedComments).toEqual([{ text: '# the web server', line: 2, path: '.containers[0]' }]);
   });
 
   it('edits a root list and nested lists', () => {

@@ -1,10 +1,10 @@
 /**
  * Validation throughput: strict decoding (a Scheme holding every CustomResourceDefinition of the
- * group, the Application kind, unknown-field and duplicate-key checks, built-in kinds' metadata
- * and name rules) next to plain decoding (no scheme, not strict) of the same corpus files in the
- * same run. The issue's target: strict decoding of built-in kinds costs at most 2x plain
- * decoding. Reported, not asserted: built-in kinds are not yet checked against their full
- * schemas offline, so the figure is for what is checked today.
+ * group, the Application kind, unknown-field and duplicate-key checks, built-in kinds checked
+ * against their bundled Kubernetes 1.32 schemas) next to plain decoding (no scheme, not strict)
+ * of the same corpus files in the same run, and strict decoding without the built-in schemas
+ * (metadata and name rules only) to show what they cost. The issue's target: strict decoding of
+ * built-in kinds costs at most 2x plain decoding. Reported, not asserted.
  */
 import { Scheme } from '../src/runtime/index.js';
 import type { KubeObject } from '../src/runtime/index.js';
@@ -19,34 +19,47 @@ export async function run(context: BenchContext): Promise<void> {
     const files = corpusFiles(group);
     const bytes = files.reduce((n, f) => n + f.bytes, 0);
     const plain = new Decoder({ strict: false });
-    const scheme = new Scheme();
-    scheme.registerCRD(applicationCrd());
-    for (const f of files) {
-      for (const o of plain.decodeText(f.text, { file: f.file }).objects) {
-        if (o.kind === 'CustomResourceDefinition') registerQuietly(scheme, o);
+    const scheme = new Scheme({ kubeVersion: '1.32' });
+    const metadataOnly = new Scheme({ kubeVersion: false });
+    for (const s of [scheme, metadataOnly]) {
+      s.registerCRD(applicationCrd());
+      for (const f of files) {
+        for (const o of plain.decodeText(f.text, { file: f.file }).objects) {
+          if (o.kind === 'CustomResourceDefinition') registerQuietly(s, o);
+        }
       }
     }
     const strict = new Decoder({ strict: true, scheme });
+    const strictNoBuiltin = new Decoder({ strict: true, scheme: metadataOnly });
     const objects = files.reduce((n, f) => n + plain.decodeText(f.text, { file: f.file }).objects.length, 0);
     const times = compare(
       {
         plain: () => files.forEach((f) => plain.decodeText(f.text, { file: f.file })),
         strict: () => files.forEach((f) => strict.decodeText(f.text, { file: f.file })),
+        noBuiltin: () => files.forEach((f) => strictNoBuiltin.decodeText(f.text, { file: f.file })),
       },
       context.minTimeMs,
     );
     const p = times.plain!;
     const s = times.strict!;
+    const n = times.noBuiltin!;
     rows.push([
       group,
       String(objects),
       mbPerSecond(bytes, p.bestMs),
       mbPerSecond(bytes, s.bestMs),
       (s.bestMs / p.bestMs).toFixed(2),
+      (n.bestMs / p.bestMs).toFixed(2),
     ]);
   }
-  context.log('validation (ratio = strict decode time / plain decode time; target <= 2)');
-  for (const line of table(['group', 'objects', 'plain MB/s', 'strict MB/s', 'ratio'], rows))
+  context.log(
+    'validation (ratio = strict decode time / plain decode time; target <= 2; ' +
+      'without built-in = strict with metadata rules only, for comparison)',
+  );
+  for (const line of table(
+    ['group', 'objects', 'plain MB/s', 'strict MB/s', 'ratio', 'ratio without built-in'],
+    rows,
+  ))
     context.log(line);
 }
 

@@ -53,6 +53,8 @@ describe('the packed package', () => {
     expect(files).toContain('bin/gitops.js');
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/runtime/index.d.ts');
+    // Built-in kinds' schemas, read on first use (src/runtime/builtin-schema.ts).
+    expect(files).toContain('dist/runtime/builtin-schemas.json');
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('examples/'))).toEqual([]);
   });

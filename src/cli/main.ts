@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { BUILTIN_KUBE_VERSIONS, DEFAULT_KUBE_VERSION, normalizeKubeVersion } from '../runtime/index.js';
 import type { GlobalFlags } from './global.js';
 import { LOG_LEVELS, checkNamespace } from './global.js';
 import type { Output } from './report.js';
@@ -35,6 +36,15 @@ function positiveNumber(value: string): string {
   if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0)
     throw new InvalidArgumentError('must be a positive number of seconds.');
   return value;
+}
+
+/** A bundled Kubernetes version (`1.32`, `v1.32`, `1.32.13`); the typed error's message otherwise. */
+function kubeVersionArg(value: string): string {
+  try {
+    return normalizeKubeVersion(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function hostPort(value: string): string {
@@ -122,11 +132,28 @@ export function buildProgram(output: Output, setCode: SetCode): Command {
     .description('decode strictly and validate every object; CRDs among the files are registered first')
     .argument('<paths...>', 'files or folders')
     .option('--crd <file>', 'a CustomResourceDefinition file to register (repeatable)', collect, [])
+    .option(
+      '--kube-version <version>',
+      `Kubernetes version whose built-in kinds are checked (${BUILTIN_KUBE_VERSIONS.join(', ')})`,
+      kubeVersionArg,
+      DEFAULT_KUBE_VERSION,
+    )
     .addOption(outputOption(['table', 'json', 'yaml', 'name'], 'table'))
-    .action(async (paths: string[], opts: { crd: string[]; output: 'table' | 'json' | 'yaml' | 'name' }) => {
-      const { runValidate } = await import('./validate.js');
-      setCode(await runValidate(paths, { crd: opts.crd, output: opts.output }, output));
-    });
+    .action(
+      async (
+        paths: string[],
+        opts: { crd: string[]; kubeVersion: string; output: 'table' | 'json' | 'yaml' | 'name' },
+      ) => {
+        const { runValidate } = await import('./validate.js');
+        setCode(
+          await runValidate(
+            paths,
+            { crd: opts.crd, kubeVersion: opts.kubeVersion, output: opts.output },
+            output,
+          ),
+        );
+      },
+    );
 
   sub('sync')
     .description(

@@ -1,11 +1,18 @@
-/** `gitops validate`: decode strictly, register the CRDs found, validate every object, list them. */
+/**
+ * `gitops validate`: decode strictly, register the CRDs found, validate every object against its
+ * CRD or (built-in kinds) the bundled schemas of `--kube-version`, list them. Objects of kinds
+ * with no schema at hand (a custom resource whose CRD is not among the files) get the checks of
+ * every object (apiVersion, kind, metadata) and a note saying so, once per kind.
+ */
 import { relative } from 'node:path';
 import { stringify } from 'yaml';
 import {
   ErrorCodes,
   GitOpsError,
+  DEFAULT_KUBE_VERSION,
   Scheme,
   flattenProblems,
+  formatApiVersion,
   gvkOf,
   stringifyJson,
   toGitOpsError,
@@ -20,6 +27,8 @@ import { reportError } from './report.js';
 
 export interface ValidateOptions {
   crd: string[];
+  /** Kubernetes minor version of the built-in kinds' schemas (default the newest bundled). */
+  kubeVersion?: string;
   output: 'table' | 'json' | 'yaml' | 'name';
 }
 
@@ -39,7 +48,13 @@ export async function runValidate(
   output: Output,
 ): Promise<number> {
   let problems = 0;
-  const scheme = new Scheme();
+  let scheme: Scheme;
+  try {
+    scheme = new Scheme({ kubeVersion: options.kubeVersion ?? DEFAULT_KUBE_VERSION });
+  } catch (err) {
+    reportError(output, err);
+    return 1;
+  }
   const texts = new Map<string, string>();
   const files: string[] = [];
   for (const file of await collectManifestFiles(paths)) {
@@ -110,10 +125,31 @@ export async function runValidate(
       for (const object of doc.objects) found.push({ object, file, line: doc.frame.startLine });
     }
   }
+  noteUnknownKinds(scheme, found, output);
 
   printObjects(found, options.output, output);
   if (problems > 0) output.err(`${problems} problem${problems === 1 ? '' : 's'} in ${files.length} files`);
   return problems > 0 ? 1 : 0;
+}
+
+/** One note per kind that had no schema at hand, at its first object, with how many there were. */
+function noteUnknownKinds(scheme: Scheme, found: readonly Located[], output: Output): void {
+  const unknown = new Map<string, { first: Located; count: number }>();
+  for (const located of found) {
+    const gvk = gvkOf(located.object);
+    if (scheme.knows(gvk)) continue;
+    const id = `${located.object.kind} ${formatApiVersion(gvk)}`;
+    const seen = unknown.get(id);
+    if (seen === undefined) unknown.set(id, { first: located, count: 1 });
+    else seen.count++;
+  }
+  for (const [id, { first, count }] of unknown) {
+    output.err(
+      `${first.file}:${first.line}: note: no schema for ${id} (give its CustomResourceDefinition ` +
+        `among the files or with --crd); only apiVersion, kind and metadata of its ` +
+        `${count === 1 ? 'object were' : `${count} objects were`} checked`,
+    );
+  }
 }
 
 /** Every object of the documents, with the field path of its place in the document. */

@@ -15,7 +15,7 @@ import { runGit } from './git-process.js';
 import type { GitRunOptions, GitRunResult } from './git-process.js';
 import { lsRemoteArgs, parseLsRemote } from './ls-remote.js';
 import type { LsRemoteOptions, RemoteRef } from './ls-remote.js';
-import { ObjectReader } from './object-reader.js';
+import { GitObjectReader } from './object-reader.js';
 import type { GitObject } from './object-reader.js';
 import {
   assertBranchName,
@@ -161,7 +161,7 @@ function positiveInteger(value: number, field: string): number {
 const TREE_MODES: Record<string, TreeEntry['type']> = { '40000': 'tree', '160000': 'commit' };
 
 export class Git {
-  private reader: ObjectReader | undefined;
+  private reader: GitObjectReader | undefined;
   private readerEnv: Promise<Record<string, string>> | undefined;
   private readonly prepared = new Map<string, Promise<PreparedCredentials>>();
   // Credentials of a replaced remote URL; a running child may still use their files.
@@ -323,7 +323,7 @@ export class Git {
   }
 
   /** The shared cat-file process, once the first object has been read. */
-  get objectReader(): ObjectReader | undefined {
+  get objectReader(): GitObjectReader | undefined {
     return this.reader;
   }
 
@@ -345,7 +345,7 @@ export class Git {
         () => ({}),
       );
       const env = await this.readerEnv;
-      this.reader ??= new ObjectReader({ cwd: this.dir, env });
+      this.reader ??= new GitObjectReader({ cwd: this.dir, env });
     }
     return this.reader.read(name);
   }

@@ -31,7 +31,7 @@ export type {
 } from './git-directory.js';
 export { scrubSecrets, secretsOf } from './credentials.js';
 export type { Credentials, HttpsCredentials, SshCredentials } from './credentials.js';
-export { ObjectReader } from './object-reader.js';
+export { GitObjectReader } from './object-reader.js';
 export type { GitObject, ObjectType } from './object-reader.js';
 export { runGit } from './git-process.js';
 export type { GitRunOptions, GitRunResult } from './git-process.js';

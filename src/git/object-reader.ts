@@ -23,12 +23,12 @@ interface Pending {
   reject(error: GitOpsError): void;
 }
 
-export interface ObjectReaderOptions {
+export interface GitObjectReaderOptions {
   cwd: string;
   env?: Record<string, string>;
 }
 
-export class ObjectReader {
+export class GitObjectReader {
   private child: ChildProcess | undefined;
   private queue: Pending[] = [];
   // Unparsed output, kept as chunks so a large blob is joined once, not once per chunk.
@@ -40,7 +40,7 @@ export class ObjectReader {
   private started = 0;
   private stderr = '';
 
-  constructor(private readonly options: ObjectReaderOptions) {}
+  constructor(private readonly options: GitObjectReaderOptions) {}
 
   /** How many cat-file processes this reader has started (1 unless one died). */
   get processesStarted(): number {

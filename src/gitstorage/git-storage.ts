@@ -24,8 +24,11 @@ import type { KubeObject, ObjectKey, Scheme } from '../runtime/index.js';
 import { FileSystemRawStorage, ManifestDirectory, ObjectStorage, StorageEventHub } from '../storage/index.js';
 import type {
   GetOptions,
+  KeyInput,
   Layout,
+  ObjectEvents,
   ObjectLocation,
+  ObjectReader,
   PlacementRule,
   RawStorage,
   StorageEvent,
@@ -117,9 +120,7 @@ const DEFAULT_AUTHOR: Signature = { name: 'libgitops', email: 'libgitops@users.n
 // How far back a chain of our own commits is followed to tell our changes from others'.
 const OWN_CHAIN_LIMIT = 16;
 
-type KeyInput = ObjectKey | string;
-
-export class GitStorage {
+export class GitStorage implements ObjectReader, ObjectEvents {
   readonly directory: GitDirectory;
   /** What the start-up found of transactions a killed process left behind, and undid. */
   readonly recovery: RecoveryReport;
@@ -290,7 +291,7 @@ export class GitStorage {
   }
 
   /** Where the object is in the served revision (path relative to the root). */
-  locate(key: KeyInput): ObjectLocation | undefined {
+  async locate(key: KeyInput): Promise<ObjectLocation | undefined> {
     return this.#index.locate(key);
   }
 
@@ -331,7 +332,7 @@ export class GitStorage {
     this.#assertOpen();
     const k = toKey(key);
     const commit = await this.directory.git.revParse(revision);
-    const here = this.#index.locate(k)?.path;
+    const here = (await this.#index.locate(k))?.path;
     if (here !== undefined) {
       const found = await this.#readAt<T>(k, commit, [here]);
       if (found !== undefined) return found;
@@ -350,7 +351,7 @@ export class GitStorage {
   async history(key: KeyInput, options: HistoryOptions = {}): Promise<ObjectRevision[]> {
     this.#assertOpen();
     const k = toKey(key);
-    const path = options.path ?? this.#index.locate(k)?.path;
+    const path = options.path ?? (await this.#index.locate(k))?.path;
     if (path === undefined) {
       throw new GitOpsError(
         ErrorCodes.NotFound,
@@ -437,13 +438,12 @@ export class GitStorage {
     const index = this.#index;
     return {
       current: () => this.revision === base && !this.#closed,
-      locate: (key) => index.locate(key)?.path,
+      locate: async (key) => (await index.locate(key))?.path,
       select: async (options) => {
+        const objects = await index.list(options);
+        const places = await Promise.all(objects.map((obj) => index.locate(keyOf(obj))));
         const paths = new Set<string>();
-        for (const obj of await index.list(options)) {
-          const path = index.locate(keyOf(obj))?.path;
-          if (path !== undefined) paths.add(path);
-        }
+        for (const place of places) if (place !== undefined) paths.add(place.path);
         return [...paths];
       },
     };

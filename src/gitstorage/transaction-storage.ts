@@ -11,8 +11,11 @@ import type { GitOpsError, KubeObject, ObjectKey } from '../runtime/index.js';
 import type {
   DeleteOptions,
   GetOptions,
+  KeyInput,
   ObjectLocation,
+  ObjectReader,
   ObjectStorage,
+  ObjectWriter,
   PatchOptions,
   WriteOptions,
 } from '../storage/index.js';
@@ -24,14 +27,12 @@ export interface BaseIndex {
   /** False once the index has moved on to another commit; the transaction then loads every file. */
   current(): boolean;
   /** The file (relative to the storage root) that holds `key`, if any. */
-  locate(key: ObjectKey): string | undefined;
+  locate(key: ObjectKey): Promise<string | undefined>;
   /** The files that hold the objects the options select. */
   select(options: ListOptions): Promise<string[]>;
 }
 
-type KeyInput = ObjectKey | string;
-
-export class TransactionStorage {
+export class TransactionStorage implements ObjectReader, ObjectWriter {
   readonly #objects: ObjectStorage;
   readonly #files: OverlayRawStorage;
   readonly #base: BaseIndex | undefined;
@@ -68,7 +69,7 @@ export class TransactionStorage {
     const k = typeof key === 'string' ? parseObjectKey(key) : key;
     const base = this.#usableBase();
     if (base === undefined) await this.#loadAll();
-    else await this.#load([base.locate(k)]);
+    else await this.#load([await base.locate(k)]);
     return k;
   }
 

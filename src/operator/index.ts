@@ -60,7 +60,9 @@ export { SyncEventRecorder } from './sync-events.js';
 export type { SyncEventRecorderOptions } from './sync-events.js';
 export { ApplicationReconciler } from './reconciler.js';
 export type { ReconcilerContext, ReconcilerOptions, SyncRecord, TriggerReason } from './reconciler.js';
-export { Operator, comparableUrl } from './operator.js';
+export { Operator } from './operator.js';
+export { GitSources, comparableUrl } from './git-sources.js';
+export type { FetchEvent, GitSourcesOptions } from './git-sources.js';
 export type { ApplicationView, OperatorEvent, OperatorOptions } from './operator.js';
 export { DeliveryMemory, handlePushWebhook } from './triggers.js';
 export type { PushTriggerOptions, PushTriggerResult } from './triggers.js';
@@ -79,3 +81,4 @@ export { ApplicationClient, STATUS_OBJECTS_LIMIT } from './application-client.js
 export type { ApplicationWatchOptions } from './application-client.js';
 export { OperatorManager } from './manager.js';
 export type { OperatorLog, OperatorManagerOptions, WatchApplicationsOptions } from './manager.js';
+export { selfHealBackoff } from './self-heal.js';

@@ -13,7 +13,8 @@ import type { Application, ApplicationCondition, ApplicationStatus } from './app
 import { renderContextOf } from './render.js';
 import type { Renderer, RenderContext } from './render.js';
 import type { HealthStatus } from '../sync/index.js';
-import { selfHealBackoff, type DriftEvent } from '../sync/index.js';
+import type { DriftEvent } from '../sync/index.js';
+import { selfHealBackoff } from './self-heal.js';
 import { alreadyApplied, nextStep, type ReconcileFacts } from './reconcile-decision.js';
 import type { SyncTarget } from './sync-target.js';
 

@@ -54,7 +54,16 @@ export {
 export type { JSONSchemaProps, SchemaType } from './schema.js';
 export { compileKubePattern } from './schema.js';
 export type { KindDefinition, KindInfo, Scope, Converter, Defaulter } from './scheme.js';
+export type { SchemeOptions } from './scheme.js';
 export { Scheme, guessPlural } from './scheme.js';
+export type { BuiltinKubeVersion, BuiltinSchemaSet } from './builtin-schema.js';
+export {
+  BUILTIN_KUBE_VERSIONS,
+  DEFAULT_KUBE_VERSION,
+  builtinSchemas,
+  isQuantity,
+  normalizeKubeVersion,
+} from './builtin-schema.js';
 export { builtinIsNamespaced } from './builtin-scopes.js';
 export { deepCopy, deepEqual } from './json-value.js';
 export { redactUrlSecrets } from './redact-url.js';

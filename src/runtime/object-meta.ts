@@ -341,8 +341,12 @@ export function validateUnstructured(obj: unknown, options: ValidateOptions = {}
 }
 
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-/** Kinds whose names are only path segments (checked for every object already). */
+/**
+ * Kinds whose names are only path segments (checked for every object already): RBAC's, and a
+ * PodDisruptionBudget's (the policy group validates no more; test/runtime/names-server.test.ts).
+ */
 const PATH_SEGMENT_NAMES = new Set([
+  'policy/PodDisruptionBudget',
   'rbac.authorization.k8s.io/Role',
   'rbac.authorization.k8s.io/ClusterRole',
   'rbac.authorization.k8s.io/RoleBinding',
@@ -351,8 +355,8 @@ const PATH_SEGMENT_NAMES = new Set([
 
 /**
  * Why `name` is not a valid name for a built-in kind, by the API server's rules: a Namespace's
- * is a DNS-1123 label, a Service's a DNS-1035 label (a letter first), RBAC names are path
- * segments, every other built-in kind's a DNS-1123 subdomain. Undefined for a good name and
+ * is a DNS-1123 label, a Service's a DNS-1035 label (a letter first), RBAC and
+ * PodDisruptionBudget names are path segments, every other built-in kind's a DNS-1123 subdomain. Undefined for a good name and
  * for kinds that are not built in (their CRD decides).
  */
 export function builtinNameProblem(apiVersion: string, kind: string, name: string): string | undefined {

@@ -443,7 +443,7 @@ function translate(
   return out;
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
@@ -451,9 +451,24 @@ function describe(value: unknown): string {
   return `${typeof value} ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
 }
 
-function problemAt(code: ErrorCode, path: FieldPathSegment[], message: string): GitOpsError {
+export function problemAt(code: ErrorCode, path: FieldPathSegment[], message: string): GitOpsError {
   const field = formatFieldPath(path);
   return new GitOpsError(code, `${field || '.'}: ${message}`, { details: { field, fieldSegments: path } });
+}
+
+/** UnknownField at `path`, suggesting the closest of the known field names. */
+export function unknownFieldProblem(
+  path: FieldPathSegment[],
+  key: string,
+  known: Iterable<string>,
+): GitOpsError {
+  const suggestion = closest(key, known);
+  return problemAt(
+    ErrorCodes.UnknownField,
+    path,
+    `unknown field ${JSON.stringify(key)}` +
+      (suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`),
+  );
 }
 
 /** The closest name within two edits, to suggest for a misspelt field. */
@@ -534,15 +549,7 @@ function walkStructure(
       if (child === null && childSchema.nullable !== true) walk.nulls.push([...path, key]);
       else walkStructure(child, childSchema, [...path, key], walk, false);
     } else if (walk.strict && !keepsUnknown && !((root || embedded) && EMBEDDED_FIELDS.has(key))) {
-      const suggestion = properties === undefined ? undefined : closest(key, Object.keys(properties));
-      walk.problems.push(
-        problemAt(
-          ErrorCodes.UnknownField,
-          [...path, key],
-          `unknown field ${JSON.stringify(key)}` +
-            (suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`),
-        ),
-      );
+      walk.problems.push(unknownFieldProblem([...path, key], key, Object.keys(properties ?? {})));
     }
   }
 }

@@ -8,6 +8,8 @@
  * from a CRD whose conversion strategy is `None` (the CRD default) converts like the API server
  * does: only apiVersion changes, unless a converter is added for that version.
  */
+import { DEFAULT_KUBE_VERSION, builtinSchemas, normalizeKubeVersion } from './builtin-schema.js';
+import type { BuiltinKubeVersion, BuiltinSchemaSet } from './builtin-schema.js';
 import { builtinIsNamespaced } from './builtin-scopes.js';
 import { ErrorCodes, GitOpsError } from './errors.js';
 import { formatFieldPath } from './field-path.js';
@@ -122,11 +124,61 @@ function describeGvk(gvk: GroupVersionKind): string {
   return `${gvk.kind} ${formatApiVersion(gvk)}`;
 }
 
+/** How a Scheme knows Kubernetes' built-in kinds. */
+export interface SchemeOptions {
+  /**
+   * The Kubernetes minor version whose built-in kinds are checked (`1.30` to `1.34`; `v1.32` and
+   * `1.32.13` are read as `1.32`); default the newest bundled. `false`: built-in kinds are
+   * unstructured (metadata and name rules only). Another version is UnknownVersion.
+   */
+  kubeVersion?: string | false;
+}
+
+/** Whether a group may be one of Kubernetes' own (so its schemas are worth loading). */
+function mayBeBuiltinGroup(group: string): boolean {
+  return group === '' || !group.includes('.') || group.endsWith('.k8s.io');
+}
+
 export class Scheme {
   readonly #kinds = new Map<string, KindEntry>();
   readonly #defaulters = new Map<string, Defaulter[]>();
   readonly #converters = new Map<string, Converter>();
   readonly #compiler = createSchemaCompiler();
+  readonly #kubeVersion: BuiltinKubeVersion | undefined;
+  #builtin: BuiltinSchemaSet | undefined;
+
+  constructor(options: SchemeOptions = {}) {
+    // Checked now, loaded on the first validation of a built-in kind.
+    this.#kubeVersion =
+      options.kubeVersion === false
+        ? undefined
+        : normalizeKubeVersion(options.kubeVersion ?? DEFAULT_KUBE_VERSION);
+  }
+
+  /** The Kubernetes minor version whose built-in kinds this scheme checks, if any. */
+  get kubeVersion(): BuiltinKubeVersion | undefined {
+    return this.#kubeVersion;
+  }
+
+  /**
+   * Whether group/version/kind is a built-in kind of this scheme's Kubernetes version (a kind
+   * registered here counts as registered, not built-in).
+   */
+  isBuiltin(gvk: GroupVersionKind): boolean {
+    if (this.#kinds.has(gkId(gvk.group, gvk.kind))) return false;
+    const set = this.#builtinSet(gvk.group);
+    return set !== undefined && set.has(gvk.group, gvk.version, gvk.kind);
+  }
+
+  /** Whether the scheme can check more than metadata for objects of `gvk` (registered or built-in). */
+  knows(gvk: GroupVersionKind): boolean {
+    return this.has(gvk) || this.isBuiltin(gvk);
+  }
+
+  #builtinSet(group: string): BuiltinSchemaSet | undefined {
+    if (this.#kubeVersion === undefined || !mayBeBuiltinGroup(group)) return undefined;
+    return (this.#builtin ??= builtinSchemas(this.#kubeVersion));
+  }
 
   /**
    * Adds one version of a kind. Registering the same definition again does nothing; a different
@@ -293,11 +345,35 @@ export class Scheme {
     } catch {
       return problems;
     }
-    const schema = this.#kinds.get(gkId(gvk.group, gvk.kind))?.versions.get(gvk.version)?.schema;
+    const entry = this.#kinds.get(gkId(gvk.group, gvk.kind));
+    const schema = entry?.versions.get(gvk.version)?.schema;
     if (schema !== undefined) problems.push(...schema.validate(obj, options.strict === true));
+    else if (entry === undefined) problems.push(...this.#validateBuiltin(obj, gvk, options.strict === true));
     if (problems.length === 0) return problems;
     const object = objectName(obj);
     return object === undefined ? problems : problems.map((p) => p.withDetails({ object }));
+  }
+
+  // A built-in kind against its schema; a kind of a built-in group that this Kubernetes version
+  // does not serve (apps/v1beta1 Deployment) is UnknownKind, as the API server has no such kind.
+  #validateBuiltin(obj: Record<string, unknown>, gvk: GroupVersionKind, strict: boolean): GitOpsError[] {
+    const set = this.#builtinSet(gvk.group);
+    if (set === undefined) return [];
+    if (set.has(gvk.group, gvk.version, gvk.kind))
+      return set.validate(obj, gvk.group, gvk.version, gvk.kind, strict);
+    if (!set.hasGroup(gvk.group)) return [];
+    const served = set.versionsOf(gvk.group, gvk.kind);
+    return [
+      new GitOpsError(
+        ErrorCodes.UnknownKind,
+        `Kubernetes ${set.version} has no kind ${describeGvk(gvk)}` +
+          (served.length > 0
+            ? `; it serves ${gvk.kind} in ${served.map((v) => formatApiVersion({ group: gvk.group, version: v })).join(', ')}`
+            : '') +
+          ' (choose another version with --kube-version, or register a CRD for it)',
+        { details: { field: '.apiVersion', fieldSegments: ['apiVersion'], kubeVersion: set.version } },
+      ),
+    ];
   }
 
   /** Throws Invalid, carrying every problem in `causes`, when validate finds any. */

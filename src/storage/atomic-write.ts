@@ -3,44 +3,76 @@
  * target, flush the folder. A crash at any point leaves the old file or the new one, never a
  * mix. The temporary file is made in the storage's own hidden work folder, so the target's
  * folder changes once per write (a file watcher on it rescans it once, not three times); a
- * work folder on another file system falls back to a hidden file beside the target.
+ * work folder on another file system falls back to a hidden file beside the target. The
+ * target's folder is opened and checked first, and the file renamed into that opened folder:
+ * a folder swapped for a symlink at any moment of the write never lets it land elsewhere.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import { createInside } from './confined-io.js';
+import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { createInside, openFolder } from './confined-io.js';
+import type { OpenedFolder } from './confined-io.js';
+import { isInside } from './paths.js';
 
-/** Replaces `absPath` with `data`, keeping the old file's permissions. */
+export interface AtomicWriteOptions {
+  /**
+   * The root `absPath` was resolved in (a real path), for a caller that resolved it: the
+   * target's folder must then be exactly `dirname(absPath)`, inside the root, when it is opened.
+   * Without it, the folder is the one `dirname(absPath)` really is when the write begins.
+   */
+  root?: string;
+}
+
+/**
+ * Replaces `absPath` with `data`, keeping the old file's permissions. PathEscape, and nothing
+ * written, when the target's folder is not (or no longer) the folder the path was resolved to.
+ */
 export async function writeFileAtomic(
   absPath: string,
   data: string | Uint8Array,
   workDir: string,
+  options: AtomicWriteOptions = {},
 ): Promise<void> {
-  const mode = await stat(absPath).then(
-    (s) => s.mode & 0o7777,
-    () => 0o644,
-  );
-  const name = `${basename(absPath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeAndRename(workDir, name, absPath, data, mode);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await writeAndRename(dirname(absPath), `.${name}`, absPath, data, mode);
+  const name = basename(absPath);
+  const expected = options.root === undefined ? await realpath(dirname(absPath)) : dirname(absPath);
+  if (options.root !== undefined && !isInside(options.root, expected)) {
+    throw new GitOpsError(ErrorCodes.PathEscape, `${JSON.stringify(absPath)} is outside the storage root`, {
+      details: { file: name },
+    });
   }
-  await syncFolder(dirname(absPath));
+  const folder = await openFolder(expected, name);
+  try {
+    const mode = await stat(folder.entry(name)).then(
+      (s) => s.mode & 0o7777,
+      () => 0o644,
+    );
+    const temp = `${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeAndRename(workDir, temp, folder, name, data, mode);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      await writeAndRename(folder.entry(''), `.${temp}`, folder, name, data, mode);
+    }
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
 }
 
+/** Writes `data` to a new file `name` in `tempFolder`, flushes it and renames it to `target` in `folder`. */
 async function writeAndRename(
-  folder: string,
+  tempFolder: string,
   name: string,
+  folder: OpenedFolder,
   target: string,
   data: string | Uint8Array,
   mode: number,
 ): Promise<void> {
-  const temp = join(folder, name);
-  // Made in `folder` itself or refused before a byte is written: never through a swapped-in link.
-  const handle = await createInside(temp, folder, mode, basename(target));
+  const temp = join(tempFolder, name);
+  // Made in `tempFolder` itself or refused before a byte is written: never through a swapped-in link.
+  const handle = await createInside(temp, tempFolder, mode, target);
   try {
     await handle.writeFile(data);
     await handle.sync();
@@ -51,24 +83,13 @@ async function writeAndRename(
   }
   await handle.close();
   try {
-    await rename(temp, target);
+    await rename(temp, folder.entry(target));
   } catch (err) {
     await unlink(temp).catch(() => undefined);
     throw err;
   }
-}
-
-/** Flushes a folder's entries (a rename or an unlink) to disk; best effort where unsupported. */
-export async function syncFolder(dir: string): Promise<void> {
-  const handle = await open(dir, 'r').catch(() => undefined);
-  if (handle === undefined) return;
-  try {
-    await handle.sync();
-  } catch {
-    // Some file systems refuse fsync on folders; the rename itself is still atomic.
-  } finally {
-    await handle.close();
-  }
+  // Without /proc the rename went by path: make sure that path still led to the checked folder.
+  await folder.confirm();
 }
 
 /** Whether `folder` is a plain folder at that very path (no symlink in its place). */

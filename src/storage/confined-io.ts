@@ -3,12 +3,14 @@
  * Checking a path and then using it leaves a window in which a folder or file can be replaced by
  * a symlink; so a file is opened first and then the opened file itself is checked (its real
  * path from /proc/self/fd, or its device and inode against the checked path where /proc is
- * missing). A file created in the wrong place is removed before anything is written to it.
+ * missing). A file created in the wrong place is removed before anything is written to it. A
+ * folder written into is opened and checked the same way, and the file renamed into (or removed
+ * from) the opened folder itself, never into whatever its path leads to by then.
  */
 import { constants } from 'node:fs';
 import { lstat, open, readlink, realpath, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import { ioError, isInside, resolveInside } from './paths.js';
@@ -33,6 +35,14 @@ function escaped(path: string, where: string | undefined): GitOpsError {
     ErrorCodes.PathEscape,
     `the path ${JSON.stringify(path)} was swapped for a link to ${where === undefined ? 'an unknown place' : 'a place'} outside the storage root while it was opened`,
     { details: { file: path } },
+  );
+}
+
+function folderSwapped(display: string): GitOpsError {
+  return new GitOpsError(
+    ErrorCodes.PathEscape,
+    `the folder of ${JSON.stringify(display)} was replaced (by a symlink, or moved) after its path was checked; nothing is written through it`,
+    { details: { file: display } },
   );
 }
 
@@ -115,4 +125,74 @@ export async function createInside(
   // The name still leads where the file was made: removing it there leaves nothing behind.
   await unlink(file).catch(() => undefined);
   throw escaped(display, real);
+}
+
+/**
+ * A folder opened and checked to be the one at its path: `entry(name)` names a file of that
+ * very folder, so a rename or unlink through it reaches the opened folder even when its path
+ * is swapped for a symlink afterwards.
+ */
+export interface OpenedFolder {
+  /** The folder's path (real), as it was checked. */
+  readonly path: string;
+  /** A path for `name` in the opened folder (through /proc/self/fd where there is one). */
+  entry(name: string): string;
+  /**
+   * Throws PathEscape when the folder's path no longer leads to the opened folder. Needed only
+   * where /proc is missing (entry is then the plain path): call it after using an entry.
+   */
+  confirm(): Promise<void>;
+  /** Flushes the folder's entries (a rename or an unlink) to disk; best effort. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the folder `folder` (never through a symlink at its own name) and checks that what was
+ * opened really is `folder` (a real path): PathEscape otherwise, e.g. when the folder was swapped
+ * for a symlink, or its path leads through one, since the path was resolved. `display` names it
+ * in errors.
+ */
+export async function openFolder(folder: string, display: string): Promise<OpenedFolder> {
+  let handle: FileHandle;
+  try {
+    handle = await open(folder, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // ELOOP: the folder itself is a symlink now; ENOTDIR: something else took its place.
+    if (code === 'ELOOP' || code === 'ENOTDIR') throw folderSwapped(display);
+    throw ioError(err, 'open the folder of', display);
+  }
+  try {
+    const viaProc = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+    const opened = await handle.stat();
+    const confirm = async (): Promise<void> => {
+      if (viaProc !== undefined) return;
+      // No /proc: the path must still lead, without a symlink, to the very folder opened.
+      const [info, real] = await Promise.all([
+        lstat(folder).catch(() => undefined),
+        realpath(folder).catch(() => undefined),
+      ]);
+      if (info === undefined || info.dev !== opened.dev || info.ino !== opened.ino || real !== folder)
+        throw folderSwapped(display);
+    };
+    if (viaProc !== undefined && viaProc !== folder) throw folderSwapped(display);
+    await confirm();
+    const fd = handle.fd;
+    return {
+      path: folder,
+      entry: (name) => (viaProc !== undefined ? `/proc/self/fd/${fd}/${name}` : join(folder, name)),
+      confirm,
+      sync: async () => {
+        // Some file systems refuse fsync on folders; the rename itself is still atomic.
+        await handle.sync().catch(() => undefined);
+      },
+      close: async () => {
+        await handle.close().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
 }

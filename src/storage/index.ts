@@ -11,14 +11,18 @@ export type {
 } from './raw-storage.js';
 export type { Layout, PlacementRule, ManifestDirectoryOptions } from './raw-storage.js';
 export { FileSystemRawStorage, ManifestDirectory, LAYOUTS } from './raw-storage.js';
+export type { ObjectStorageOptions } from './object-storage.js';
 export type {
-  ObjectStorageOptions,
-  GetOptions,
-  WriteOptions,
-  PatchOptions,
   DeleteOptions,
+  GetOptions,
+  KeyInput,
+  ObjectEvents,
   ObjectLocation,
-} from './object-storage.js';
+  ObjectReader,
+  ObjectWriter,
+  PatchOptions,
+  WriteOptions,
+} from './object-api.js';
 export { ObjectStorage } from './object-storage.js';
 export type { StorageOptions } from './open-storage.js';
 export { openStorage } from './open-storage.js';
@@ -33,5 +37,6 @@ export type {
 export { StorageEventHub } from './storage-events.js';
 export { fileChecksum, documentVersion } from './content-hash.js';
 export { writeFileAtomic } from './atomic-write.js';
+export type { AtomicWriteOptions } from './atomic-write.js';
 export { checkKeyForPath, checkRelativePath, isIgnoredByDefault } from './paths.js';
 export type { FileLockOptions } from './file-lock.js';

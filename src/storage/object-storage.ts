@@ -1,42 +1,49 @@
 /**
- * ObjectStorage: typed CRUD over a raw storage. Reads come from the in-memory index; every
- * write locks its file, reads it afresh, checks the resourceVersion against what is on disk,
- * edits only its own document through ManifestFile (so comments and layout stay), replaces
- * the file atomically and tells every subscriber. Changes by others reach the index through
- * the file watcher, found by content hash.
+ * ObjectStorage: typed CRUD over a raw storage, the public face of the storage layer. Reads
+ * come from the in-memory index (object-index.ts); writes go through the strategy
+ * (write-strategy.ts: what create fills in, what an update may change) and the locked write
+ * path (locked-write.ts: lock, read afresh, check, edit one document, replace atomically);
+ * changes by others reach the index through the file watcher and the index refresh
+ * (index-refresh.ts), found by content hash. Every subscriber is told.
  */
 import { randomUUID } from 'node:crypto';
 import { compileListOptions } from '../filter/index.js';
 import type { ListOptions } from '../filter/index.js';
-import {
-  deepCopy,
-  deepEqual,
-  ErrorCodes,
-  GitOpsError,
-  gvkOf,
-  isKubeObject,
-  isList,
-  isPlainObject,
-  keyOf,
-  mapLimit,
-  objectKeyToString,
-  parseObjectKey,
-  toGitOpsError,
-  validateUnstructured,
-} from '../runtime/index.js';
+import { deepCopy, ErrorCodes, GitOpsError, isKubeObject, keyOf, toGitOpsError } from '../runtime/index.js';
 import type { KubeObject, ObjectKey, Scheme } from '../runtime/index.js';
-import { Decoder, ManifestFile } from '../serializer/index.js';
-import { documentVersion } from './content-hash.js';
+import { Decoder } from '../serializer/index.js';
+import type { Patch } from '../patch/index.js';
 import { FileWatcher } from './file-watcher.js';
 import type { ChangeBatch } from './file-watcher.js';
+import { IndexRefresh } from './index-refresh.js';
+import { LockedWrites } from './locked-write.js';
+import type {
+  DeleteOptions,
+  GetOptions,
+  KeyInput,
+  ObjectEvents,
+  ObjectLocation,
+  ObjectReader,
+  ObjectWriter,
+  PatchOptions,
+  WriteOptions,
+} from './object-api.js';
+import { alreadyExists, badObject, notFound, toKey } from './object-errors.js';
 import { ObjectIndex } from './object-index.js';
-import type { FileState, IndexedObject } from './object-index.js';
-import { applyPatch } from '../patch/index.js';
-import type { Patch } from '../patch/index.js';
+import type { IndexedObject } from './object-index.js';
 import { checkKeyForPath } from './paths.js';
-import type { FileContent, RawStorage } from './raw-storage.js';
+import type { RawStorage } from './raw-storage.js';
 import { StorageEventHub } from './storage-events.js';
 import type { StorageEvent, StorageListener, WatchOptions } from './storage-events.js';
+import {
+  nameIsGenerated,
+  nameSuffix,
+  prepareForCreate,
+  prepareForPatch,
+  prepareForUpdate,
+  validateObject,
+} from './write-strategy.js';
+import type { WritePolicy } from './write-strategy.js';
 
 export interface ObjectStorageOptions {
   /** Kinds, schemas and scopes: writes are validated against it, files decoded with it. */
@@ -57,68 +64,38 @@ export interface ObjectStorageOptions {
   signal?: AbortSignal;
 }
 
-export interface GetOptions {
-  /** Convert to this version of the kind's group (the scheme must know the kind). */
-  version?: string;
-}
-
-export interface WriteOptions {
-  /** Check and compute the result, write nothing, tell no one. */
-  dryRun?: boolean;
-  subresource?: 'status';
-}
-
-export interface PatchOptions extends WriteOptions {
-  /** Only patch when the object still has this resourceVersion. */
-  resourceVersion?: string;
-}
-
-export interface DeleteOptions {
-  /** Only delete when the object still has this resourceVersion. */
-  resourceVersion?: string;
-  dryRun?: boolean;
-}
-
-/** Where an object is: its file, its document, and its place in a List document. */
-export interface ObjectLocation {
-  readonly path: string;
-  readonly document: number;
-  readonly item?: number;
-}
-
-type KeyInput = ObjectKey | string;
-
-interface LoadedFile {
-  readonly content: FileContent | undefined;
-  readonly manifest: ManifestFile | undefined;
-}
-
-// Letters Kubernetes uses for generateName suffixes (no vowels, no look-alikes).
-const NAME_SUFFIX_LETTERS = 'bcdfghjklmnpqrstvwxz2456789';
-
-export class ObjectStorage {
+export class ObjectStorage implements ObjectReader, ObjectWriter, ObjectEvents {
   readonly raw: RawStorage;
   readonly #scheme: Scheme | undefined;
-  readonly #strict: boolean;
   readonly #stamp: boolean;
-  readonly #statusSubresource: boolean;
-  readonly #decoder: Decoder;
+  readonly #policy: WritePolicy;
   readonly #index = new ObjectIndex();
   readonly #hub = new StorageEventHub();
-  readonly #readConcurrency: number;
+  readonly #refresh: IndexRefresh;
+  readonly #writes: LockedWrites;
   #watcher: FileWatcher | undefined;
-  /** Files this storage is writing now, each with a promise of the write's end. */
-  readonly #writing = new Map<string, Promise<void>>();
   #closed = false;
 
   private constructor(raw: RawStorage, options: ObjectStorageOptions) {
     this.raw = raw;
     this.#scheme = options.scheme;
-    this.#strict = options.strict ?? true;
     this.#stamp = options.stampMetadata ?? true;
-    this.#statusSubresource = options.statusSubresource ?? false;
-    this.#readConcurrency = Math.max(1, options.readConcurrency ?? 64);
-    this.#decoder = new Decoder({ strict: this.#strict, scheme: this.#scheme, unknownKinds: 'unstructured' });
+    const strict = options.strict ?? true;
+    this.#policy = { scheme: this.#scheme, strict, statusSubresource: options.statusSubresource ?? false };
+    this.#refresh = new IndexRefresh({
+      raw,
+      index: this.#index,
+      hub: this.#hub,
+      decoder: new Decoder({ strict, scheme: this.#scheme, unknownKinds: 'unstructured' }),
+      readConcurrency: Math.max(1, options.readConcurrency ?? 64),
+      closed: () => this.#closed,
+    });
+    this.#writes = new LockedWrites({
+      raw,
+      index: this.#index,
+      refresh: this.#refresh,
+      policy: this.#policy,
+    });
   }
 
   /** Reads every manifest of `raw` into the index and (unless turned off) starts watching it. */
@@ -139,7 +116,7 @@ export class ObjectStorage {
     }
     try {
       const files = await raw.listFiles(options.signal);
-      await storage.#refreshPaths(files, 'external');
+      await storage.#refresh.refresh(files, 'external');
     } catch (err) {
       await storage.close();
       throw toGitOpsError(err);
@@ -201,7 +178,7 @@ export class ObjectStorage {
   }
 
   /** Where the object is on disk, or undefined. */
-  locate(key: KeyInput): ObjectLocation | undefined {
+  async locate(key: KeyInput): Promise<ObjectLocation | undefined> {
     const entry = this.#index.get(toKey(key));
     if (entry === undefined) return undefined;
     return entry.item === undefined
@@ -267,44 +244,20 @@ export class ObjectStorage {
    */
   async create<T extends KubeObject = KubeObject>(obj: T, options: WriteOptions = {}): Promise<T> {
     this.#assertOpen();
-    const desired = this.#prepareNew(obj);
+    const stamp = this.#stamp ? { uid: randomUUID(), creationTimestamp: now() } : undefined;
+    const desired = prepareForCreate(obj, this.#policy, stamp);
     const generated = nameIsGenerated(desired);
     for (let attempt = 0; ; attempt += 1) {
-      if (generated) desired.metadata.name = `${desired.metadata.generateName}${randomSuffix()}`;
-      this.#validate(desired);
+      if (generated) desired.metadata.name = `${desired.metadata.generateName}${nameSuffix(Math.random)}`;
+      validateObject(desired, this.#policy);
       const key = keyOf(desired);
       checkKeyForPath(key);
-      if (this.#index.get(key) !== undefined) {
+      const taken = this.#index.get(key);
+      if (taken !== undefined) {
         if (generated && attempt < 8) continue;
-        throw alreadyExists(key, this.#index.get(key)!.path);
+        throw alreadyExists(key, taken.path);
       }
-      const path = this.raw.fileFor(desired, key);
-      return (await this.#withFile(path, async ({ content, manifest }) => {
-        const taken = this.#index.get(key);
-        if (taken !== undefined) throw alreadyExists(key, taken.path);
-        if (content !== undefined && !this.raw.multiObjectFiles) {
-          throw new GitOpsError(
-            ErrorCodes.AlreadyExists,
-            `cannot create ${describeKey(key)}: its file ${path} already holds another object ` +
-              `(${
-                this.#index
-                  .file(path)
-                  ?.objects.map((o) => o.id)
-                  .join(', ') || 'or cannot be read'
-              })`,
-            { details: { file: path, object: objectKeyToString(key) } },
-          );
-        }
-        const file =
-          manifest ??
-          ManifestFile.parse('', {
-            file: path,
-            contentType: this.raw.contentType(path),
-            decoder: this.#decoder,
-          });
-        file.appendObject(stripVersion(desired));
-        return this.#commit(path, file, key, options.dryRun === true);
-      })) as T;
+      return (await this.#writes.create(key, desired, options.dryRun === true)) as T;
     }
   }
 
@@ -318,10 +271,9 @@ export class ObjectStorage {
     if (!isKubeObject(obj)) throw badObject();
     const key = keyOf(obj);
     const expected = obj.metadata.resourceVersion;
-    return (await this.#modify(key, expected, options, (current) => {
-      const desired = deepCopy(obj) as KubeObject;
-      return this.#merged(current, desired, options.subresource);
-    })) as T;
+    return (await this.#writes.modify(key, expected, options.dryRun === true, (current) =>
+      prepareForUpdate(current, deepCopy(obj) as KubeObject, options.subresource, this.#policy),
+    )) as T;
   }
 
   /** update with `{ subresource: 'status' }`. */
@@ -339,49 +291,16 @@ export class ObjectStorage {
     options: PatchOptions = {},
   ): Promise<T> {
     this.#assertOpen();
-    return (await this.#modify(toKey(key), options.resourceVersion, options, (current) => {
-      const patched = applyPatch(current, patch);
-      if (!isKubeObject(patched)) throw badObject('the patched object');
-      const after = patched.metadata.resourceVersion;
-      // A resourceVersion written by the patch is a precondition, as in Kubernetes.
-      if (after !== undefined && after !== current.metadata.resourceVersion) {
-        throw conflict(toKey(key), String(after), String(current.metadata.resourceVersion));
-      }
-      const samePlace = keyOf(patched);
-      if (objectKeyToString(samePlace) !== objectKeyToString(toKey(key))) {
-        throw new GitOpsError(
-          ErrorCodes.Invalid,
-          'a patch cannot change apiVersion group, kind, namespace or name; create a new object instead',
-          { details: { object: objectKeyToString(toKey(key)) } },
-        );
-      }
-      return this.#merged(current, patched, options.subresource);
-    })) as T;
+    const k = toKey(key);
+    return (await this.#writes.modify(k, options.resourceVersion, options.dryRun === true, (current) =>
+      prepareForPatch(k, current, patch, options.subresource, this.#policy),
+    )) as T;
   }
 
   /** Deletes an object; NotFound if there is none, Conflict for a stale resourceVersion. */
   async delete(key: KeyInput, options: DeleteOptions = {}): Promise<void> {
     this.#assertOpen();
-    const k = toKey(key);
-    await this.#onEntry(k, async (entry, { manifest }) => {
-      if (options.resourceVersion !== undefined && options.resourceVersion !== entry.resourceVersion) {
-        throw conflict(k, options.resourceVersion, entry.resourceVersion);
-      }
-      const file = manifest!;
-      const doc = file.documents[entry.document]!;
-      if (entry.item !== undefined && doc.object !== undefined && isList(doc.object)) {
-        const list = deepCopy(doc.object);
-        list.items.splice(entry.item, 1);
-        if (list.items.length > 0) file.setObject(entry.document, list as KubeObject);
-        else file.removeObject(entry.document);
-      } else {
-        file.removeObject(entry.document);
-      }
-      if (options.dryRun === true) return;
-      // A file left without objects goes (comments alone are not worth a file).
-      const empty = file.documents.every((d) => d.objects.length === 0 && d.errors.length === 0);
-      await this.#write(entry.path, empty ? undefined : file);
-    });
+    await this.#writes.delete(toKey(key), options.resourceVersion, options.dryRun === true);
   }
 
   // ---- events ------------------------------------------------------------------------------
@@ -411,7 +330,7 @@ export class ObjectStorage {
   async refresh(paths?: readonly string[]): Promise<void> {
     this.#assertOpen();
     const all = paths ?? [...new Set([...(await this.raw.listFiles()), ...this.#index.paths()])];
-    await this.#refreshPaths(all, 'external');
+    await this.#refresh.refresh(all, 'external');
   }
 
   async close(): Promise<void> {
@@ -427,347 +346,6 @@ export class ObjectStorage {
     if (this.#closed) throw new GitOpsError(ErrorCodes.BadRequest, 'the storage is closed');
   }
 
-  /** A checked copy of a new object, with the metadata create fills in. */
-  #prepareNew(obj: KubeObject): KubeObject {
-    if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) throw badObject();
-    const desired = deepCopy(obj) as KubeObject;
-    const meta = desired.metadata;
-    if (meta.resourceVersion !== undefined && meta.resourceVersion !== '') {
-      throw new GitOpsError(
-        ErrorCodes.Invalid,
-        '.metadata.resourceVersion: must not be set when creating an object',
-        {
-          details: { field: '.metadata.resourceVersion' },
-        },
-      );
-    }
-    delete meta.resourceVersion;
-    const gvk = gvkOf(desired);
-    const namespaced = this.#scheme?.isNamespaced(gvk);
-    if (namespaced === true && (meta.namespace === undefined || meta.namespace === ''))
-      meta.namespace = 'default';
-    if (namespaced === false && meta.namespace !== undefined && meta.namespace !== '') {
-      throw new GitOpsError(
-        ErrorCodes.Invalid,
-        `.metadata.namespace: ${gvk.kind} is cluster-scoped, so it has no namespace; remove "${meta.namespace}"`,
-        { details: { field: '.metadata.namespace' } },
-      );
-    }
-    if (this.#stamp) {
-      meta.uid ??= randomUUID();
-      if (meta.creationTimestamp === undefined || meta.creationTimestamp === null)
-        meta.creationTimestamp = now();
-      meta.generation ??= 1;
-    }
-    if (this.#hasStatusSubresource(desired)) delete desired.status;
-    return desired;
-  }
-
-  #hasStatusSubresource(obj: KubeObject): boolean {
-    if (!this.#statusSubresource || this.#scheme === undefined) return false;
-    try {
-      return this.#scheme.lookup(gvkOf(obj))?.subresources?.status === true;
-    } catch {
-      return false;
-    }
-  }
-
-  #validate(obj: KubeObject): void {
-    const problems =
-      this.#scheme !== undefined
-        ? this.#scheme.validate(obj, { strict: this.#strict })
-        : validateUnstructured(obj, { strict: this.#strict });
-    if (problems.length === 0) return;
-    const first = problems[0]!;
-    const name = (() => {
-      try {
-        return describeKey(keyOf(obj));
-      } catch {
-        return 'the object';
-      }
-    })();
-    throw new GitOpsError(
-      ErrorCodes.Invalid,
-      `${name} is invalid: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : ''}`,
-      { details: first.details, causes: problems },
-    );
-  }
-
-  /**
-   * What an update writes: `desired` with what it may not change taken from `current` (the
-   * object on disk, with its resourceVersion): status or everything but status under the
-   * status subresource, uid and creationTimestamp, the version the file is written in.
-   */
-  #merged(current: KubeObject, desired: KubeObject, subresource: 'status' | undefined): KubeObject {
-    if (!isKubeObject(desired)) throw badObject();
-    let next = desired;
-    if (subresource === 'status' && !this.#hasStatusSubresource(current)) {
-      throw new GitOpsError(
-        ErrorCodes.BadRequest,
-        `${current.kind} has no status subresource here (it needs statusSubresource and a scheme kind with subresources.status)`,
-      );
-    }
-    const scheme = this.#scheme;
-    if (
-      scheme !== undefined &&
-      next.apiVersion !== current.apiVersion &&
-      scheme.has(gvkOf(next)) &&
-      scheme.has(gvkOf(current))
-    ) {
-      // Written in the version the file already uses, so the file keeps its apiVersion.
-      next = scheme.convert(next, current.apiVersion);
-    }
-    if (subresource === 'status') {
-      next = { ...deepCopy(current), status: next.status };
-      if (next.status === undefined) delete next.status;
-    } else if (this.#hasStatusSubresource(current)) {
-      next = { ...next };
-      if (current.status === undefined) delete next.status;
-      else next.status = deepCopy(current.status);
-    }
-    const meta = { ...next.metadata };
-    next = { ...next, metadata: meta };
-    for (const field of ['uid', 'creationTimestamp'] as const) {
-      const was = current.metadata[field];
-      if (meta[field] === undefined) {
-        if (was !== undefined) (meta as Record<string, unknown>)[field] = was;
-      } else if (was !== undefined && meta[field] !== was) {
-        throw new GitOpsError(
-          ErrorCodes.Invalid,
-          `.metadata.${field}: field is immutable (it is ${JSON.stringify(was)})`,
-          {
-            details: { field: `.metadata.${field}` },
-          },
-        );
-      }
-    }
-    // generation counts changes of anything but metadata and status, for objects that keep one.
-    if (
-      typeof current.metadata.generation === 'number' &&
-      !deepEqual(withoutMetaAndStatus(current), withoutMetaAndStatus(next))
-    ) {
-      meta.generation = current.metadata.generation + 1;
-    } else if (current.metadata.generation !== undefined) {
-      meta.generation = current.metadata.generation;
-    }
-    return next;
-  }
-
-  /**
-   * The shared path of update and patch: lock the object's file, check the precondition
-   * against the file as it is, compute the new object, validate, edit its document, write.
-   */
-  async #modify(
-    key: ObjectKey,
-    expected: string | undefined,
-    options: WriteOptions,
-    compute: (current: KubeObject) => KubeObject,
-  ): Promise<KubeObject> {
-    return this.#onEntry(key, async (entry, { manifest }) => {
-      if (expected !== undefined && expected !== '' && expected !== entry.resourceVersion) {
-        throw conflict(key, expected, entry.resourceVersion);
-      }
-      const file = manifest!;
-      const doc = file.documents[entry.document]!;
-      const onDisk = (
-        entry.item === undefined
-          ? doc.object
-          : (doc.object as unknown as { items: KubeObject[] }).items[entry.item]
-      )!;
-      // The object as the caller saw it: on-disk fields plus the resourceVersion we derive.
-      const current = deepCopy(onDisk);
-      current.metadata = { ...current.metadata, resourceVersion: entry.resourceVersion };
-      const next = compute(current);
-      // resourceVersion is never written: what the file says (usually nothing) stays.
-      const written = restoreVersion(next, onDisk);
-      this.#validate(written);
-      if (deepEqual(written, onDisk)) return deepCopy(entry.object);
-      // Comments of fields the write removes stay, at the top of the document (see
-      // docs/architecture.md): nothing a person wrote disappears without a trace.
-      const keep = { keepRemovedComments: true };
-      if (entry.item === undefined) {
-        file.setObject(entry.document, written, keep);
-      } else {
-        const list = deepCopy(doc.object!) as { items: KubeObject[] } & KubeObject;
-        list.items[entry.item] = written;
-        file.setObject(entry.document, list, keep);
-      }
-      return this.#commit(entry.path, file, key, options.dryRun === true);
-    });
-  }
-
-  /** Runs `fn` with the object's file locked and freshly read; follows the object if it moved. */
-  async #onEntry<T>(key: ObjectKey, fn: (entry: IndexedObject, file: LoadedFile) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt += 1) {
-      let entry = this.#index.get(key);
-      if (entry === undefined && !this.raw.multiObjectFiles) {
-        // A layout storage knows the file: it may have appeared before the watcher said so.
-        let path: string;
-        try {
-          path = this.raw.fileFor({ apiVersion: 'v1', kind: key.kind, metadata: {} }, key);
-        } catch {
-          throw notFound(key);
-        }
-        await this.#refreshPaths([path], 'external');
-        entry = this.#index.get(key);
-      }
-      if (entry === undefined) throw notFound(key);
-      const path = entry.path;
-      const result = await this.#withFile(path, async (file) => {
-        const fresh = this.#index.get(key);
-        if (fresh === undefined || fresh.path !== path) return { moved: true as const };
-        if (fresh.stale === true) {
-          const problem = this.#index.file(path)?.errors[0];
-          throw new GitOpsError(
-            ErrorCodes.Conflict,
-            `${describeKey(key)} cannot be changed: its file ${path} has problems` +
-              `${problem !== undefined ? ` (${problem.message})` : ''}; fix the file first`,
-            { details: { file: path, object: objectKeyToString(key) }, cause: problem },
-          );
-        }
-        return { moved: false as const, value: await fn(fresh, file) };
-      });
-      if (!result.moved) return result.value;
-      if (attempt >= 3) throw notFound(key);
-    }
-  }
-
-  /** Runs `fn` holding the lock of `path`, with the file read afresh and the index brought up to date. */
-  async #withFile<T>(path: string, fn: (file: LoadedFile) => Promise<T>): Promise<T> {
-    const run = this.raw.withLock(path, async () => {
-      const loaded = await this.#load(path);
-      return fn(loaded);
-    });
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#writing.set(path, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.#writing.get(path) === settled) this.#writing.delete(path);
-    }
-  }
-
-  async #load(path: string): Promise<LoadedFile> {
-    for (;;) {
-      const version = this.#index.version(path);
-      const content = await this.raw.read(path);
-      if (this.#index.version(path) !== version) continue;
-      if (content === undefined) {
-        if (this.#index.file(path) !== undefined) this.#apply([{ path, removed: true }], 'external');
-        return { content, manifest: undefined };
-      }
-      const manifest = this.#parse(path, content.text);
-      if (this.#index.file(path)?.checksum !== content.checksum) {
-        this.#apply([this.#stateOf(path, content.checksum, manifest)], 'external');
-      }
-      return { content, manifest };
-    }
-  }
-
-  /** Writes the edited file (or removes it), updates the index, tells subscribers; returns the object. */
-  async #commit(path: string, file: ManifestFile, key: ObjectKey, dryRun: boolean): Promise<KubeObject> {
-    if (dryRun) {
-      const state = this.#stateOf(path, '', file);
-      if ('removed' in state) throw notFound(key);
-      const entry = state.objects.find((o) => o.id === objectKeyToString(key));
-      if (entry === undefined) throw notFound(key);
-      return deepCopy(entry.object);
-    }
-    await this.#write(path, file);
-    return deepCopy(this.#entry(key).object);
-  }
-
-  async #write(path: string, file: ManifestFile | undefined): Promise<void> {
-    if (file === undefined) {
-      await this.raw.remove(path);
-      this.#apply([{ path, removed: true }], 'storage');
-      return;
-    }
-    const checksum = await this.raw.write(path, file.toString());
-    this.#apply([this.#stateOf(path, checksum, file)], 'storage');
-  }
-
-  #apply(states: readonly FileState[], origin: 'storage' | 'external'): void {
-    if (states.length === 0) return;
-    const events = this.#index.apply(states, origin);
-    if (events.length > 0 && this.#hub.size > 0) this.#hub.emitAll(events);
-  }
-
-  #parse(path: string, text: string): ManifestFile {
-    return ManifestFile.parse(text, {
-      file: path,
-      contentType: this.raw.contentType(path),
-      decoder: this.#decoder,
-    });
-  }
-
-  /** The objects and problems of a parsed file, as the index takes them. */
-  #stateOf(path: string, checksum: string, file: ManifestFile): FileState {
-    const objects: IndexedObject[] = [];
-    const errors: GitOpsError[] = [];
-    for (const doc of file.documents) {
-      if (doc.errors.length > 0) {
-        errors.push(...doc.errors);
-        continue;
-      }
-      const listDoc = doc.object !== undefined && isList(doc.object);
-      doc.objects.forEach((obj, i) => {
-        const item = listDoc ? i : undefined;
-        let key: ObjectKey;
-        try {
-          key = keyOf(obj);
-        } catch (err) {
-          errors.push(
-            toGitOpsError(err).withDetails({
-              file: path,
-              document: doc.index,
-              line: doc.frame.startLine,
-              column: doc.frame.startColumn,
-            }),
-          );
-          return;
-        }
-        if (!this.raw.mayHold(path, key)) {
-          errors.push(
-            new GitOpsError(
-              ErrorCodes.Invalid,
-              `${path} holds ${describeKey(key)}, which this storage's layout keeps in ` +
-                `${this.raw.fileFor(obj, key)}; move it there`,
-              {
-                details: {
-                  file: path,
-                  document: doc.index,
-                  line: doc.frame.startLine,
-                  column: doc.frame.startColumn,
-                  object: objectKeyToString(key),
-                },
-              },
-            ),
-          );
-          return;
-        }
-        const resourceVersion = documentVersion(doc.frame.text, item);
-        const entry: IndexedObject = {
-          key,
-          id: objectKeyToString(key),
-          object: frozenWithVersion(obj, resourceVersion),
-          resourceVersion,
-          path,
-          document: doc.index,
-          line: doc.frame.startLine,
-          column: doc.frame.startColumn,
-          ...(item === undefined ? {} : { item }),
-        };
-        objects.push(entry);
-      });
-    }
-    const fileErrors = file.errors.filter((e) => !file.documents.some((d) => d.errors.includes(e)));
-    return { path, checksum, objects, errors: [...fileErrors, ...errors] };
-  }
-
   async #onBatch(batch: ChangeBatch): Promise<void> {
     if (this.#closed) return;
     const paths = new Set(batch.files);
@@ -776,182 +354,12 @@ export class ObjectStorage {
     }
     // A file this storage is writing is read once the write is applied, so the watcher never
     // reports our own write (as an outside change) before we do.
-    await Promise.all([...paths].map((path) => this.#writing.get(path)));
-    await this.#refreshPaths([...paths], 'external');
+    await this.#writes.settled(paths);
+    await this.#refresh.refresh([...paths], 'external');
   }
-
-  /**
-   * Reads `paths` and applies what changed, in one batch, so a move shows as a move. A path
-   * that changed in the index while it was being read (a write of ours) is read again.
-   */
-  async #refreshPaths(paths: readonly string[], origin: 'storage' | 'external'): Promise<void> {
-    let pending = [...new Set(paths)];
-    const parsed = new Map<FileRead, FileState>();
-    while (pending.length > 0 && !this.#closed) {
-      const reads = await this.#readAll(pending);
-      let outcome = this.#statesOf(reads, parsed);
-      // A key that turns up here but is held by a file outside the batch may have moved from
-      // that file (a rename whose removal is not reported yet): read that file in this batch too.
-      const batch = new Set(pending);
-      const elsewhere = new Set<string>();
-      for (const state of outcome.states) {
-        if ('removed' in state) continue;
-        for (const o of state.objects) {
-          const holder = this.#index.get(o.id)?.path;
-          if (holder !== undefined && !batch.has(holder)) elsewhere.add(holder);
-        }
-      }
-      if (elsewhere.size > 0)
-        outcome = this.#statesOf([...reads, ...(await this.#readAll([...elsewhere]))], parsed);
-      this.#apply(outcome.states, origin);
-      if (outcome.errors.length > 0 && this.#hub.size > 0) this.#hub.emitAll(outcome.errors);
-      pending = outcome.retry;
-    }
-  }
-
-  async #readAll(paths: readonly string[]): Promise<FileRead[]> {
-    return mapLimit(paths, this.#readConcurrency, async (path): Promise<FileRead> => {
-      const version = this.#index.version(path);
-      try {
-        return { path, version, content: await this.raw.read(path), error: undefined };
-      } catch (err) {
-        return { path, version, content: undefined, error: toGitOpsError(err).withDetails({ file: path }) };
-      }
-    });
-  }
-
-  /** What the reads mean for the index (synchronously, so nothing changes in between). */
-  #statesOf(
-    reads: readonly FileRead[],
-    parsed: Map<FileRead, FileState>,
-  ): { states: FileState[]; retry: string[]; errors: StorageEvent[] } {
-    const states: FileState[] = [];
-    const retry: string[] = [];
-    const errors: StorageEvent[] = [];
-    for (const read of reads) {
-      const { path } = read;
-      if (this.#index.version(path) !== read.version) {
-        retry.push(path);
-        continue;
-      }
-      const known = this.#index.file(path);
-      if (read.error !== undefined) {
-        // A path that now escapes the root (a symlink changed) is as good as gone.
-        if (read.error.code === ErrorCodes.PathEscape && known !== undefined)
-          states.push({ path, removed: true });
-        errors.push({ type: 'ERROR', path, error: read.error });
-        continue;
-      }
-      if (read.content === undefined) {
-        if (known !== undefined) states.push({ path, removed: true });
-      } else if (known?.checksum !== read.content.checksum) {
-        let state = parsed.get(read);
-        if (state === undefined) {
-          state = this.#stateOf(path, read.content.checksum, this.#parse(path, read.content.text));
-          parsed.set(read, state);
-        }
-        states.push(state);
-      }
-    }
-    return { states, retry, errors };
-  }
-}
-
-interface FileRead {
-  readonly path: string;
-  /** The index's version of the path when the read began. */
-  readonly version: number;
-  readonly content: FileContent | undefined;
-  readonly error: GitOpsError | undefined;
-}
-
-function toKey(key: KeyInput): ObjectKey {
-  return typeof key === 'string' ? parseObjectKey(key) : key;
-}
-
-function describeKey(key: ObjectKey): string {
-  return `${key.kind} ${key.namespace === undefined ? '' : `${key.namespace}/`}${key.name}`;
-}
-
-function notFound(key: ObjectKey): GitOpsError {
-  return new GitOpsError(ErrorCodes.NotFound, `${describeKey(key)} not found`, {
-    details: { object: objectKeyToString(key) },
-  });
-}
-
-function alreadyExists(key: ObjectKey, path: string): GitOpsError {
-  return new GitOpsError(ErrorCodes.AlreadyExists, `${describeKey(key)} already exists (in ${path})`, {
-    details: { object: objectKeyToString(key), file: path },
-  });
-}
-
-function conflict(key: ObjectKey, given: string, actual: string): GitOpsError {
-  return new GitOpsError(
-    ErrorCodes.Conflict,
-    `${describeKey(key)} has been modified (your resourceVersion ${given}, now ${actual}); ` +
-      'get the latest version, apply your change to it and try again',
-    { details: { object: objectKeyToString(key), resourceVersion: given, currentResourceVersion: actual } },
-  );
-}
-
-function badObject(what = 'the object'): GitOpsError {
-  return new GitOpsError(ErrorCodes.BadRequest, `${what} must have apiVersion, kind and metadata`);
-}
-
-function nameIsGenerated(obj: KubeObject): boolean {
-  const { name, generateName } = obj.metadata;
-  return (name === undefined || name === '') && typeof generateName === 'string' && generateName !== '';
-}
-
-function randomSuffix(): string {
-  let out = '';
-  for (let i = 0; i < 5; i += 1)
-    out += NAME_SUFFIX_LETTERS[Math.floor(Math.random() * NAME_SUFFIX_LETTERS.length)];
-  return out;
 }
 
 /** RFC 3339 in seconds, as Kubernetes writes timestamps. */
 function now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function stripVersion(obj: KubeObject): KubeObject {
-  const meta = { ...obj.metadata };
-  delete meta.resourceVersion;
-  return { ...obj, metadata: meta };
-}
-
-/** `next` with metadata.resourceVersion as the file has it (most often: absent). */
-function restoreVersion(next: KubeObject, onDisk: KubeObject): KubeObject {
-  const meta = { ...next.metadata };
-  const was = onDisk.metadata?.resourceVersion;
-  if (was === undefined) delete meta.resourceVersion;
-  else meta.resourceVersion = was;
-  return { ...next, metadata: meta };
-}
-
-function withoutMetaAndStatus(obj: KubeObject): Record<string, unknown> {
-  const rest: Record<string, unknown> = { ...obj };
-  delete rest.metadata;
-  delete rest.status;
-  return rest;
-}
-
-/**
- * The index's copy of an object. Built afresh rather than kept as the decoder made it: objects
- * built key by key in the same order share V8 shapes, which keeps filters over 10,000 objects
- * an order of magnitude faster than over the decoder's varied shapes.
- */
-function frozenWithVersion(obj: KubeObject, resourceVersion: string): KubeObject {
-  const copy = deepCopy(obj);
-  copy.metadata.resourceVersion = resourceVersion;
-  return deepFreeze(copy);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

@@ -6,13 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, realpath, rmdir, stat, unlink } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import type { KubeObject, ObjectKey } from '../runtime/index.js';
 import { contentTypeOf } from '../serializer/index.js';
 import type { ContentType } from '../serializer/index.js';
-import { removeLeftovers, syncFolder, writeFileAtomic } from './atomic-write.js';
-import { assertPlainFolder, readFileInside } from './confined-io.js';
+import { removeLeftovers, writeFileAtomic } from './atomic-write.js';
+import { assertPlainFolder, openFolder, readFileInside } from './confined-io.js';
+import type { OpenedFolder } from './confined-io.js';
 import { fileChecksum } from './content-hash.js';
 import { FileLocks } from './file-lock.js';
 import type { FileLockOptions } from './file-lock.js';
@@ -193,8 +194,10 @@ abstract class DirectoryStorage implements RawStorage {
     await this.#ensureWorkDir();
     const bytes = Buffer.from(text, 'utf8');
     try {
-      await writeFileAtomic(abs, bytes, this.#workDir);
+      // Renamed into the folder checked when opened: a folder swapped for a link meanwhile is refused.
+      await writeFileAtomic(abs, bytes, this.#workDir, { root: this.root });
     } catch (err) {
+      if (err instanceof GitOpsError) throw err;
       throw ioError(err, 'write', path);
     }
     return fileChecksum(bytes);
@@ -204,13 +207,25 @@ abstract class DirectoryStorage implements RawStorage {
     // Only what the storage reads may be removed through it: never .git/, README.md or an ignored file.
     this.#assertManifestPath(path);
     const abs = await resolveInside(this.root, path);
+    let folder: OpenedFolder;
     try {
-      await unlink(abs);
+      // Removed from the folder checked when opened, never from one a swapped-in link leads to.
+      folder = await openFolder(dirname(abs), path);
+    } catch (err) {
+      if ((err as GitOpsError).details?.errno === 'ENOENT') return false;
+      throw err;
+    }
+    try {
+      await unlink(folder.entry(basename(abs)));
+      await folder.confirm();
+      await folder.sync();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if (err instanceof GitOpsError) throw err;
       throw ioError(err, 'remove', path);
+    } finally {
+      await folder.close();
     }
-    await syncFolder(dirname(abs));
     if (this.#pruneFolders) await this.#prune(dirname(abs));
     return true;
   }

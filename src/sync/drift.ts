@@ -2,19 +2,10 @@
  * Drift: objects changed or deleted on the cluster by someone else after a sync. One watch per
  * kind of the application's last plan (selected by our label) sees every change as it happens;
  * an object whose live state no longer matches our last apply (our hash, our field ownership,
- * then the server's dry-run as the judge) is reported, and restored when self-heal is on, with a
- * growing delay for an object that keeps drifting (someone is fighting us).
+ * then the server's dry-run as the judge) is reported. It only reports: restoring is a sync,
+ * which the operator's reconciler runs under its self-heal policy (operator/self-heal.ts).
  */
-import {
-  ErrorCodes,
-  GitOpsError,
-  KeyedBackoff,
-  gvkOf,
-  keyOf,
-  objectKeyToString,
-  sleep,
-  toGitOpsError,
-} from '../runtime/index.js';
+import { ErrorCodes, GitOpsError, gvkOf, keyOf, objectKeyToString, toGitOpsError } from '../runtime/index.js';
 import type { KubeObject, ObjectKey } from '../runtime/index.js';
 import { watchObjects } from '../kube/index.js';
 import { applyObject, isUpToDate } from './apply.js';
@@ -30,30 +21,16 @@ export interface DriftEvent {
   /** `modified`: its fields differ from our last apply; `deleted`: it is gone. */
   reason: 'modified' | 'deleted';
   changes?: FieldChange[];
-  /** With self-heal: true once restored; an error if restoring failed. */
-  healed?: boolean;
+  /** Checking the object failed (the event then says `modified`). */
   error?: GitOpsError;
   at: string;
 }
 
 export interface DriftWatchOptions {
-  /** Restore drifted objects (default false: report only). */
-  selfHeal?: boolean;
   onDrift?: (event: DriftEvent) => void;
-  /** First delay before healing the same object again; doubled each time, up to 5 min. Default 2 s. */
-  healBackoffMs?: number;
   /** The objects to watch, planned; the engine's last plan of the application by default. */
   plan?: Plan;
   signal?: AbortSignal;
-}
-
-/**
- * The one self-heal policy, used here and by the operator's reconciler: the first heal of an
- * object at once, then, when the same object drifts again, after 2 s doubling up to 5 min
- * (someone is fighting us); 5 quiet minutes after the last wait reset it.
- */
-export function selfHealBackoff(initialMs = 2_000): KeyedBackoff {
-  return new KeyedBackoff({ initialMs, maxMs: 300_000 }, 300_000);
 }
 
 /** Watches an application's objects for drift until stopped. */
@@ -63,7 +40,6 @@ export class DriftWatcher {
   readonly #engine: SyncEngine;
   readonly #options: DriftWatchOptions;
   readonly #controller = new AbortController();
-  readonly #heals: KeyedBackoff;
   readonly #busy = new Set<string>();
   readonly #waiters = new Set<() => void>();
   #done: Promise<void> = Promise.resolve();
@@ -72,7 +48,6 @@ export class DriftWatcher {
     this.#engine = engine;
     this.application = application;
     this.#options = options;
-    this.#heals = selfHealBackoff(options.healBackoffMs);
     options.signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
 
@@ -219,29 +194,13 @@ export class DriftWatcher {
         reason: live === undefined ? 'deleted' : 'modified',
         ...(trial.changes === undefined ? {} : { changes: trial.changes }),
       };
-      if (!this.#options.selfHeal) {
-        this.#emit(event);
-        return;
-      }
-      await this.#backoff(id);
-      try {
-        await client.apply(planned.object, { force: true, signal: this.#controller.signal });
-        this.#emit({ ...event, healed: true });
-      } catch (err) {
-        this.#emit({ ...event, healed: false, error: toGitOpsError(err) });
-      }
+      this.#emit(event);
     } catch (err) {
       if (!this.#controller.signal.aborted)
         this.#emit({ ...this.#base(planned), reason: 'modified', error: toGitOpsError(err) });
     } finally {
       this.#busy.delete(id);
     }
-  }
-
-  async #backoff(id: string): Promise<void> {
-    const wait = this.#heals.next(id);
-    // Stopped while waiting: go on, and the heal fails as aborted, as any other call would.
-    if (wait > 0) await sleep(wait, this.#controller.signal).catch(() => undefined);
   }
 
   #base(p: { id: string; key: ObjectKey }): Omit<DriftEvent, 'reason'> {

@@ -1,7 +1,7 @@
 /**
  * The sync layer: plan (order, waves, stages), server-side apply that skips what
- * is up to date, diff and dry-run, prune with an in-cluster inventory, drift watching with
- * self-heal, health, and a result that accounts for every object. The operator that drives
+ * is up to date, diff and dry-run, prune with an in-cluster inventory, drift watching
+ * (report only), health, and a result that accounts for every object. The operator that drives
  * it lives in operator/, a layer above.
  */
 
@@ -19,7 +19,7 @@ export type { InventoryEntry } from './inventory.js';
 export { Inventory } from './inventory.js';
 export { isTrackedBy, pruneDisabled } from './prune.js';
 export type { DriftEvent, DriftWatchOptions } from './drift.js';
-export { DriftWatcher, selfHealBackoff } from './drift.js';
+export { DriftWatcher } from './drift.js';
 export type { ObjectResult, RequestCounts, SyncAction, SyncResult, SyncSummary } from './result.js';
 export { formatResult, summarize } from './result.js';
 export { appliedFields, covers, ownsDesiredFields } from './ownership.js';

@@ -221,6 +221,9 @@ describe('gitops validate', () => {
     const { code, out } = await run('validate', 'deploy', 'examples');
     expect(out.stderr).toEqual([
       'deploy/kustomization.yaml: skipped: a kustomize file, not Kubernetes objects',
+      'deploy/servicemonitor.yaml:1: note: no schema for ServiceMonitor monitoring.coreos.com/v1 (give its ' +
+        'CustomResourceDefinition among the files or with --crd); only apiVersion, kind and metadata of its ' +
+        'object were checked',
     ]);
     expect(code).toBe(0);
     expect(out.stdout.join('\n')).toContain('applications.gitops.libgitops.dev');
@@ -282,6 +285,65 @@ describe('gitops validate', () => {
     const { code, out } = await run('validate', file);
     expect(code).toBe(1);
     expect(out.stderr[0]).toMatch(/cm\.yaml:4:\d+: Invalid: .*"Upper_Case" is not a valid ConfigMap name/);
+  });
+
+  it("checks built-in kinds against the --kube-version's schemas, at each field's line and column", async () => {
+    const file = join(dir, 'deploy.yaml');
+    await writeFile(
+      file,
+      [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: {name: web, namespace: default}',
+        'spec:',
+        '  replicas: three',
+        '  selectr: {matchLabels: {app: web}}',
+        '  template:',
+        '    metadata: {labels: {app: web}}',
+        '    spec:',
+        '      hostnameOverride: web',
+        '      containers:',
+        '        - name: web',
+        '          image: nginx',
+        '          imagePullPolicy: Sometimes',
+        '          resources: {limits: {cpu: 1.5 cores}}',
+        '',
+      ].join('\n'),
+    );
+    const { code, out } = await run('validate', '--kube-version', '1.32', file);
+    expect(code).toBe(1);
+    expect(out.stderr.at(-1)).toBe('6 problems in 1 files');
+    expect(out.stderr.slice(0, -1).map((l) => l.slice(file.length))).toEqual([
+      ':5:13: TypeMismatch: .spec.replicas: must be integer, not string "three"',
+      ':6:3: UnknownField: .spec.selectr: unknown field "selectr"; did you mean "selector"?',
+      ':10:7: UnknownField: .spec.template.spec.hostnameOverride: unknown field "hostnameOverride"',
+      ':14:28: Invalid: .spec.template.spec.containers[0].imagePullPolicy: unsupported value string "Sometimes": supported values: "Always", "IfNotPresent", "Never"',
+      `:15:37: Invalid: .spec.template.spec.containers[0].resources.limits.cpu: string "1.5 cores" is not a quantity: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
+      // A missing field is placed at its parent's first field.
+      ':5:3: Invalid: .spec.selector: required field is missing',
+    ]);
+    // hostnameOverride is a field of Kubernetes 1.34, the default.
+    const newest = await run('validate', file);
+    expect(newest.out.stderr.some((l) => l.includes('hostnameOverride'))).toBe(false);
+  });
+
+  it('refuses a --kube-version that is not bundled, naming the known ones', async () => {
+    const { code, out } = await run('validate', '--kube-version', '1.29', 'examples/cars');
+    expect(code).toBe(2);
+    expect(out.stderr.join('\n')).toContain('known versions: 1.30, 1.31, 1.32, 1.33, 1.34');
+  });
+
+  it('notes each kind it has no schema for, once, and does not fail for it', async () => {
+    const file = join(dir, 'crs.yaml');
+    const cr = (name: string): string =>
+      `apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: ${name}}\nspec: {anything: 1}\n`;
+    await writeFile(file, `${cr('a')}---\n${cr('b')}`);
+    const { code, out } = await run('validate', file);
+    expect(code).toBe(0);
+    expect(out.stderr).toEqual([
+      `${file}:1: note: no schema for Widget example.com/v1 (give its CustomResourceDefinition among the ` +
+        'files or with --crd); only apiVersion, kind and metadata of its 2 objects were checked',
+    ]);
   });
 
   it('exits 2 on a usage error', async () => {

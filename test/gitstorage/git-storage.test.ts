@@ -35,7 +35,7 @@ describe('GitStorage reads', () => {
     const foo = await storage.get(carKey('foo'));
     expect(speedOf(foo)).toBe(53.37474583162469);
     expect(foo.metadata.resourceVersion).toMatch(/^[0-9a-f]{20}$/);
-    expect(storage.locate(carKey('baz', 'fleet'))).toEqual({ path: 'fleet.yaml', document: 2 });
+    expect(await storage.locate(carKey('baz', 'fleet'))).toEqual({ path: 'fleet.yaml', document: 2 });
     expect(await storage.count({ namespace: 'fleet' })).toBe(2);
     expect((await storage.find({ kind: 'Car', name: 'bar' })).metadata.namespace).toBe('fleet');
     expect(storage.problems()).toEqual([]);
@@ -102,7 +102,7 @@ describe('GitStorage reads', () => {
     });
     await storage.sync();
     expect(seen.events).toEqual([]);
-    expect(storage.locate(carKey('foo'))?.path).toBe('garage/foo.yaml');
+    expect((await storage.locate(carKey('foo')))?.path).toBe('garage/foo.yaml');
   });
 
   it('names the file and the commit of a bad file someone else committed, and keeps serving the rest', async () => {
@@ -206,7 +206,7 @@ describe('GitStorage reads', () => {
     });
     const storage = await openStorage({ directory: { url: repo.path, interval: 0 }, subdirectory: 'cars' });
     expect(names(await storage.list())).toEqual(['foo']);
-    expect(storage.locate(carKey('foo'))?.path).toBe('foo.yaml');
+    expect((await storage.locate(carKey('foo')))?.path).toBe('foo.yaml');
     const seen = collect(storage);
     await pushCommit(repo, { files: { 'other/baz.yaml': carYaml('baz'), 'cars/qux.yaml': carYaml('qux') } });
     await storage.sync();

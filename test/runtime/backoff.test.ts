@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { Backoff, KeyedBackoff, backoffDelay } from '../../src/runtime/index.js';
-import { selfHealBackoff } from '../../src/sync/drift.js';
+import { selfHealBackoff } from '../../src/operator/self-heal.js';
 
 describe('backoffDelay', () => {
   it('doubles from the first wait up to the cap, exactly without jitter', () => {

@@ -51,6 +51,10 @@ const KINDS: { path: (ns: string) => string; make: (name: string) => Obj }[] = [
     make: (name) => ({ ...obj('v1', 'Namespace', name), metadata: { name } }),
   },
   {
+    path: (n) => `/apis/policy/v1/namespaces/${n}/poddisruptionbudgets`,
+    make: (name) => ({ ...obj('policy/v1', 'PodDisruptionBudget', name), spec: { minAvailable: 1 } }),
+  },
+  {
     path: (n) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${n}/roles`,
     make: (name) => obj('rbac.authorization.k8s.io/v1', 'Role', name),
   },

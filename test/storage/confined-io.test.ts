@@ -14,8 +14,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { ErrorCodes, GitOpsError } from '../../src/runtime/index.js';
-import { ManifestDirectory } from '../../src/storage/index.js';
-import { assertPlainFolder, createInside, readFileInside } from '../../src/storage/confined-io.js';
+import { ManifestDirectory, writeFileAtomic } from '../../src/storage/index.js';
+import {
+  assertPlainFolder,
+  createInside,
+  openFolder,
+  readFileInside,
+} from '../../src/storage/confined-io.js';
+import { resolveInside } from '../../src/storage/paths.js';
 import { codeOf, removeTempDirs, tempDir } from './helpers.js';
 
 afterAll(() => removeTempDirs());
@@ -145,4 +151,95 @@ describe('the work folder', () => {
     await ManifestDirectory.open({ root });
     expect(readdirSync(join(root, '.libgitops'))).toEqual([]);
   });
+});
+
+describe('confined writes and removals', () => {
+  it('a folder swapped for a link after the path was resolved is refused, and nothing lands outside', async () => {
+    const root = tempDir();
+    const outside = tempDir();
+    const work = join(root, '.work');
+    mkdirSync(work);
+    mkdirSync(join(root, 'sub'));
+    // Resolved (and checked) while `sub` is a plain folder ...
+    const abs = await resolveInside(root, 'sub/a.yaml');
+    // ... then `sub` becomes a link out of the root before the write renames its file there.
+    renameSync(join(root, 'sub'), join(root, 'sub-was'));
+    symlinkSync(outside, join(root, 'sub'));
+    expect(await codeOf(writeFileAtomic(abs, 'a: 1\n', work, { root }))).toBe(ErrorCodes.PathEscape);
+    expect(readdirSync(outside)).toEqual([]);
+    expect(readdirSync(work)).toEqual([]);
+    // The same write with the folder in place lands where it was resolved.
+    rmSync(join(root, 'sub'));
+    renameSync(join(root, 'sub-was'), join(root, 'sub'));
+    await writeFileAtomic(abs, 'a: 2\n', work, { root });
+    expect(readFileSync(join(root, 'sub', 'a.yaml'), 'utf8')).toBe('a: 2\n');
+  });
+
+  it('renames into the opened folder itself, even when its path is swapped for a link afterwards', async () => {
+    const root = tempDir();
+    const outside = tempDir();
+    mkdirSync(join(root, 'sub'));
+    writeFileSync(join(root, 'new.tmp'), 'a: 1\n');
+    const folder = await openFolder(join(root, 'sub'), 'sub/a.yaml');
+    try {
+      renameSync(join(root, 'sub'), join(root, 'sub-was'));
+      symlinkSync(outside, join(root, 'sub'));
+      renameSync(join(root, 'new.tmp'), folder.entry('a.yaml'));
+    } finally {
+      await folder.close();
+    }
+    expect(readdirSync(outside)).toEqual([]);
+    expect(readFileSync(join(root, 'sub-was', 'a.yaml'), 'utf8')).toBe('a: 1\n');
+    // A folder that is a link already, or whose path leads through one, is not opened at all.
+    expect(await codeOf(openFolder(join(root, 'sub'), 'sub'))).toBe(ErrorCodes.PathEscape);
+    mkdirSync(join(outside, 'deeper'));
+    expect(await codeOf(openFolder(join(root, 'sub', 'deeper'), 'sub/deeper'))).toBe(ErrorCodes.PathEscape);
+  });
+
+  it('never writes or removes outside the root while a folder is swapped for a link (a real second process)', async () => {
+    const root = tempDir();
+    const outside = tempDir();
+    writeFileSync(join(outside, 'a.yaml'), SECRET);
+    mkdirSync(join(root, 'sub'));
+    // A second process moves `sub` away, puts a link out of the root in its place, and back.
+    const script = [
+      `const fs = require('node:fs');`,
+      `const root = ${JSON.stringify(root)};`,
+      `const attempt = (fn) => { try { fn(); } catch {} };`,
+      `process.stdout.write('ready\\n');`,
+      `for (let i = 0; ; i++) {`,
+      `  attempt(() => fs.renameSync(root + '/sub', root + '/held-' + i));`,
+      `  attempt(() => fs.symlinkSync(${JSON.stringify(outside)}, root + '/sub'));`,
+      `  attempt(() => fs.unlinkSync(root + '/sub'));`,
+      `  attempt(() => fs.renameSync(root + '/held-' + i, root + '/sub'));`,
+      `}`,
+    ].join('\n');
+    const swapper = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => swapper.stdout.once('data', () => resolve()));
+    const raw = await ManifestDirectory.open({ root });
+    const outcomes = new Map<string, number>();
+    const count = (what: string): void => {
+      outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
+    };
+    try {
+      for (let i = 0; i < 1_000; i++) {
+        await raw.write('sub/a.yaml', `a: ${i}\n`).then(
+          () => count('written'),
+          (err: unknown) => count(err instanceof GitOpsError ? err.code : String(err)),
+        );
+        await raw.remove('sub/a.yaml').then(
+          (removed) => count(removed ? 'removed' : 'missing'),
+          (err: unknown) => count(err instanceof GitOpsError ? err.code : String(err)),
+        );
+      }
+    } finally {
+      swapper.kill('SIGKILL');
+      await new Promise((resolve) => swapper.once('exit', resolve));
+    }
+    expect(readdirSync(outside), JSON.stringify([...outcomes])).toEqual(['a.yaml']);
+    expect(readFileSync(join(outside, 'a.yaml'), 'utf8')).toBe(SECRET);
+    for (const key of outcomes.keys())
+      expect(['written', 'removed', 'missing', ErrorCodes.PathEscape, ErrorCodes.IoError]).toContain(key);
+    expect(outcomes.get('written') ?? 0).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -46,7 +46,7 @@ describe('reading a manifest directory', () => {
       'fleet/baz',
     ]);
     expect(await storage.count()).toBe(4); // and the CRD itself
-    expect(storage.locate(carKey('baz', 'fleet'))).toEqual({ path: 'fleet.yaml', document: 2 });
+    expect(await storage.locate(carKey('baz', 'fleet'))).toEqual({ path: 'fleet.yaml', document: 2 });
     expect(storage.problems()).toEqual([]);
   });
 
@@ -201,7 +201,7 @@ describe('create', () => {
     expect(after.slice(before.length)).toBe(
       `---\napiVersion: ${CAR_GROUP}/v1alpha1\nkind: Car\nmetadata:\n  name: qux\n  namespace: fleet\nspec:\n  brand: Volvo\n`,
     );
-    expect(storage.locate(carKey('qux', 'fleet'))).toEqual({ path: 'fleet.yaml', document: 3 });
+    expect(await storage.locate(carKey('qux', 'fleet'))).toEqual({ path: 'fleet.yaml', document: 3 });
   });
 
   it('refuses a taken key (AlreadyExists), invalid objects (Invalid) and a resourceVersion', async () => {
@@ -449,7 +449,7 @@ describe('update, patch and delete with optimistic concurrency', () => {
     const fleet = readFileSync(join(root, 'fleet.yaml'), 'utf8');
     expect(fleet).not.toContain('name: bar');
     expect(fleet).toContain('name: baz');
-    expect(storage.locate(carKey('baz', 'fleet'))).toEqual({ path: 'fleet.yaml', document: 1 });
+    expect(await storage.locate(carKey('baz', 'fleet'))).toEqual({ path: 'fleet.yaml', document: 1 });
     await storage.delete(carKey('baz', 'fleet'));
     expect(existsSync(join(root, 'fleet.yaml'))).toBe(false);
     await storage.delete(carKey('foo'));
@@ -493,7 +493,7 @@ describe('update, patch and delete with optimistic concurrency', () => {
     );
     const storage = await open({ root });
     const key = { group: '', kind: 'ConfigMap', namespace: 'default', name: 'two' };
-    expect(storage.locate(key)).toEqual({ path: 'list.yaml', document: 0, item: 1 });
+    expect(await storage.locate(key)).toEqual({ path: 'list.yaml', document: 0, item: 1 });
     const one = await storage.get({ ...key, name: 'one' });
     await storage.patch(key, { type: 'merge', patch: { data: { a: '3' } } });
     expect(readFileSync(join(root, 'list.yaml'), 'utf8')).toContain('data: {a: "3"}');
@@ -580,7 +580,7 @@ describe('layouts: the Go library sample-app', () => {
     expect(problem!.details).toMatchObject({ file: 'b.yaml', document: 1, line: 4, column: 1 });
     expect(problem!.message).toContain('in a.yaml:10:1 (document 1) and in b.yaml:4:1 (document 1)');
     // The first one counts.
-    expect(storage.locate(carKey('bar'))).toEqual({ path: 'a.yaml', document: 1 });
+    expect(await storage.locate(carKey('bar'))).toEqual({ path: 'a.yaml', document: 1 });
   });
 
   it('reports a file whose object belongs at another path of the layout', async () => {

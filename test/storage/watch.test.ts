@@ -104,8 +104,8 @@ describe('changes by other programs', () => {
     renameSync(join(root, 'foo.yaml'), join(root, 'family-car.yaml'));
     const deadline = Date.now() + 10_000;
     while (
-      storage.locate(carKey('baz', 'fleet'))?.path !== 'cars/fleet/all.yaml' ||
-      storage.locate(carKey('foo'))?.path !== 'family-car.yaml'
+      (await storage.locate(carKey('baz', 'fleet')))?.path !== 'cars/fleet/all.yaml' ||
+      (await storage.locate(carKey('foo')))?.path !== 'family-car.yaml'
     ) {
       if (Date.now() > deadline)
         throw new Error(`the moves were not seen; events: ${log.summary().join(', ')}`);
@@ -219,7 +219,7 @@ describe('changes by other programs', () => {
     const error = log.events.find((e) => e.type === 'ERROR') as { error: { code: string; message: string } };
     expect(error.error.code).toBe(ErrorCodes.AlreadyExists);
     expect(error.error.message).toContain('foo-copy.yaml');
-    expect(storage.locate(carKey('foo'))?.path).toBe('foo.yaml');
+    expect((await storage.locate(carKey('foo')))?.path).toBe('foo.yaml');
     expect((await storage.get(carKey('foo'))).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
   });
 });

@@ -328,34 +328,38 @@ describe('prune', () => {
 
 describe('drift', () => {
   it(
-    'notices a kubectl edit through its watch and restores it with self-heal; a sync reports drift too',
+    'notices a kubectl edit through its watch and reports it (restoring is a sync); a sync reports drift too',
     async () => {
       const ns = await testNamespace(cluster, 'drift');
       const engine = new SyncEngine(client, { inventoryNamespace: ns.name });
       const objects = [cm('settings', ns.name, { mode: 'from-git' })];
       expectComplete(await engine.sync({ application: 'drifty', objects }));
-      const watcher = new DriftWatcher(engine, 'drifty', { selfHeal: true });
+      const watcher = new DriftWatcher(engine, 'drifty');
       await watcher.start();
       try {
-        const healed = watcher.next((e) => e.id === `/ConfigMap/${ns.name}/settings` && e.healed === true);
+        const reported = watcher.next((e) => e.id === `/ConfigMap/${ns.name}/settings`);
         await kubectl(cluster.kubeconfigPath, ['edit', 'configmap', 'settings', '-n', ns.name], {
           env: { KUBE_EDITOR: 'sed -i s/from-git/edited-by-hand/' },
         });
-        const event = await healed;
+        const event = await reported;
         expect(event.reason).toBe('modified');
         expect(event.changes).toEqual([
           { path: '.data.mode', change: 'changed', live: 'edited-by-hand', desired: 'from-git' },
         ]);
+        // Report only: the watcher leaves the object as the edit made it.
         const live = await client.get({
           apiVersion: 'v1',
           kind: 'ConfigMap',
           namespace: ns.name,
           name: 'settings',
         });
-        expect(live?.data).toEqual({ mode: 'from-git' });
+        expect(live?.data).toEqual({ mode: 'edited-by-hand' });
       } finally {
         await watcher.stop();
       }
+      // A sync restores it and says it was drift.
+      const restored = await engine.sync({ application: 'drifty', objects });
+      expect(restored.objects[0]).toMatchObject({ action: 'configured', drifted: true });
 
       // Without a watcher, the next sync finds the edit, restores it and says it was drift.
       await kubectl(cluster.kubeconfigPath, ['edit', 'configmap', 'settings', '-n', ns.name], {

@@ -179,6 +179,10 @@ describe('tenancy', () => {
     expect(ok.lastError).toBeUndefined();
     expect(ok.phase).toBe('Synced');
     expect(await exists(['configmap', 'should-not-exist', '-n', team.name])).toBe(true);
+    // One impersonating client for that (destination, identity), kept for the next sync.
+    expect(withDefault.destinations.remoteCount).toBe(1);
+    await withDefault.operator.trigger(`${team.name}/no-sa`);
+    expect(withDefault.destinations.remoteCount).toBe(1);
   });
 
   it('refuses cross-namespace and cluster-scoped objects without impersonation, and still applies the rest; a trusted namespace is exempt', async () => {
@@ -208,6 +212,8 @@ describe('tenancy', () => {
       message: expect.stringContaining(`its namespace ${other.name} is not the Application's namespace`),
     });
     expect(status.lastError?.code).toBe('Forbidden');
+    // No service account: the operator's own client did it, no other was made.
+    expect(m.destinations.remoteCount).toBe(0);
     expect(await exists(['configmap', 'allowed', '-n', team.name])).toBe(true);
     expect(await exists(['clusterrole', role])).toBe(false);
     expect(await exists(['configmap', 'intruder', '-n', other.name])).toBe(false);

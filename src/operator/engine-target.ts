@@ -22,7 +22,7 @@ import type { KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
 import { DriftWatcher } from '../sync/index.js';
 import type { DriftEvent } from '../sync/index.js';
-import { SyncEngine } from '../sync/index.js';
+import { SyncEngine, syncOptionsOf } from '../sync/index.js';
 import type { SyncEngineOptions } from '../sync/index.js';
 import { assessHealth } from '../sync/index.js';
 import type { HealthStatus } from '../sync/index.js';
@@ -109,24 +109,14 @@ export class EngineTarget implements SyncTarget {
     const { app, signal } = request;
     const application = engineApplicationName(app);
     if (!request.dryRun) await this.#markStart(app, request, signal);
-    if (request.onWave !== undefined) {
-      const plan = await this.engine.plan({
-        application,
-        objects: request.objects,
-        defaultNamespace: app.spec.destination.namespace,
-        signal,
-      });
-      const waves = new Set(plan.steps.map((s) => `${s.phase}/${s.wave}`));
-      request.onWave({ index: 0, total: waves.size, objects: plan.objects.length });
-    }
     const result = await this.engine.sync({
+      ...syncOptionsOf(app.spec.policy),
+      dryRun: request.dryRun,
       application,
       objects: request.objects,
       defaultNamespace: app.spec.destination.namespace,
       inventoryNamespace: this.#inventoryNamespaceOf(app),
-      prune: request.prune,
-      dryRun: request.dryRun,
-      waitForHealth: app.spec.policy.waitForHealth,
+      ...(request.onWave === undefined ? {} : { onWave: request.onWave }),
       signal,
     });
     const error = failureOf(result);
@@ -240,12 +230,12 @@ export class EngineTarget implements SyncTarget {
 
   #dryRun(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<SyncResult> {
     return this.engine.sync({
+      ...syncOptionsOf(app.spec.policy),
+      dryRun: true,
       application: engineApplicationName(app),
       objects,
       defaultNamespace: app.spec.destination.namespace,
       inventoryNamespace: this.#inventoryNamespaceOf(app),
-      prune: app.spec.policy.prune,
-      dryRun: true,
       signal,
     });
   }

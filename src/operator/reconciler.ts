@@ -263,7 +263,6 @@ export class ApplicationReconciler {
         app,
         revision,
         objects,
-        prune: app.spec.policy.prune,
         dryRun: this.options.dryRun === true,
         signal,
         onWave: (w) =>

@@ -16,10 +16,10 @@ export interface TargetSyncRequest {
   app: Application;
   revision: string;
   objects: readonly KubeObject[];
-  prune: boolean;
+  /** The operator's dry-run mode; the other sync options come from the Application's policy. */
   dryRun: boolean;
   signal?: AbortSignal;
-  /** Called once the plan is known, before anything is applied. */
+  /** Called as each wave with objects starts to apply, from the sync's own plan. */
   onWave?: (wave: { index: number; total: number; objects: number }) => void;
 }
 

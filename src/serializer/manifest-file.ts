@@ -3,16 +3,23 @@
  * only the document they are about (through the lossless editors); every other byte of the
  * file stays as it was, and an untouched file prints back byte for byte.
  */
-import { ErrorCodes, GitOpsError, isList, isPlainObject, toGitOpsError } from '../runtime/index.js';
+import {
+  ErrorCodes,
+  GitOpsError,
+  isGitOpsError,
+  isList,
+  isPlainObject,
+  toGitOpsError,
+} from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
-import { Decoder } from './decode.js';
-import type { DecodedDocument, DecoderOptions } from './decode.js';
-import { editJsonDocument } from './edit-json.js';
-import { editYamlDocument } from './edit-yaml.js';
-import type { RemovedComment } from './edit-yaml.js';
-import { encodeJsonDocument, encodeYamlDocument } from './encode.js';
-import { contentTypeOf, joinFrames, sniffContentType, splitFrames } from './frames.js';
-import type { ContentType, Frame } from './frames.js';
+import { Decoder } from './decode/decode.js';
+import type { DecodedDocument, DecoderOptions } from './decode/decode.js';
+import { editJsonDocument } from './edit/json/editor.js';
+import { editYamlDocument } from './edit/yaml/editor.js';
+import type { RemovedComment } from './edit/yaml/editor.js';
+import { encodeJsonDocument, encodeYamlDocument } from './encode/encode.js';
+import { contentTypeOf, joinFrames, sniffContentType, splitFrames } from './frames/frames.js';
+import type { ContentType, Frame } from './frames/frames.js';
 
 export interface ManifestFileOptions {
   /** File name, for messages (and the content type, from its extension, when not given). */
@@ -156,7 +163,7 @@ export class ManifestFile {
         throw new GitOpsError(
           ErrorCodes.EditFailed,
           `cannot edit document ${index}${this.file !== undefined ? ` of ${this.file}` : ''}: ${(err as Error).message}`,
-          { details: { file: this.file, document: index, line: frame.startLine }, cause: err },
+          { details: { file: this.file, document: index, ...positionInFile(frame, err) }, cause: err },
         );
       }
     }
@@ -319,6 +326,15 @@ export class ManifestFile {
     this.#frames = placed;
     this.#modified = true;
   }
+}
+
+/** Where an editor's error is in the file: its line and column in the document moved by the frame's start, else the frame's first line. */
+function positionInFile(frame: Frame, err: unknown): { line: number; column?: number } {
+  const { line, column } = isGitOpsError(err) ? err.details : {};
+  if (typeof line !== 'number') return { line: frame.startLine };
+  const inFile = { line: frame.startLine + line - 1 };
+  if (typeof column !== 'number') return inFile;
+  return { ...inFile, column: line === 1 ? frame.startColumn + column - 1 : column };
 }
 
 function toManifestDocument(decoded: DecodedDocument): ManifestDocument {

@@ -97,43 +97,11 @@ async function deleteAndWait(ctx: HookContext, p: PlannedObject, name: string): 
 export async function runHook(ctx: HookContext, p: PlannedObject): Promise<ObjectResult> {
   const phase = p.options.hook ?? 'Sync';
   const policies = p.options.hookDeletePolicies;
-  const fixedName = p.object.metadata?.name;
-  const base = (
-    name: string | undefined,
-    extra: Partial<ObjectResult>,
-    hook: Partial<HookResult>,
-  ): ObjectResult =>
-    plannedResult(p, 'created', {
-      ...(name === undefined ? {} : { id: objectKeyToString({ ...p.key, name }), key: { ...p.key, name } }),
-      ...extra,
-      hook: { phase, ...(name === undefined ? {} : { name }), outcome: 'NotRun', ...hook },
-    });
-  let name = fixedName;
+  let name = p.object.metadata?.name;
   try {
-    if (fixedName !== undefined && policies.includes('BeforeHookCreation'))
-      await deleteAndWait(ctx, p, fixedName);
-    let created: KubeObject;
-    let action: ObjectResult['action'] = 'created';
-    if (fixedName === undefined) {
-      created = await ctx.client.create(p.object, { signal: ctx.signal });
-    } else {
-      const applied = await ctx.client.apply(p.object, { force: ctx.force, signal: ctx.signal });
-      created = applied.object;
-      if (!applied.created) action = 'configured';
-    }
-    name = created.metadata?.name ?? fixedName;
-    const deadline = Date.now() + ctx.timeoutMs;
-    let live: KubeObject | undefined = created;
-    let status = hookStatus(live);
-    for (let wait = 100; status.outcome === 'Running'; wait = Math.min(ctx.pollIntervalMs, wait * 2)) {
-      if (Date.now() > deadline) {
-        status = { outcome: 'Failed', message: `it did not finish within ${ctx.timeoutMs} ms` };
-        break;
-      }
-      await sleep(wait, ctx.signal);
-      live = await ctx.client.get(refOf(p, name!), ctx.signal);
-      status = hookStatus(live);
-    }
+    const started = await startHook(ctx, p);
+    name = started.name;
+    const { live, status } = await awaitHookEnd(ctx, p, started.object, name);
     const succeeded = status.outcome === 'Succeeded';
     let deleted = false;
     if (
@@ -143,19 +111,78 @@ export async function runHook(ctx: HookContext, p: PlannedObject): Promise<Objec
       deleted = await deleteAndWait(ctx, p, name);
     }
     const health = live === undefined || deleted ? MISSING : assessHealth(live);
-    if (succeeded) {
-      return base(name, { action, health }, { outcome: 'Succeeded', deleted });
-    }
+    if (succeeded)
+      return hookResult(p, name, { action: started.action, health }, { outcome: 'Succeeded', deleted });
     const error = new GitOpsError(
       ErrorCodes.HookFailed,
       `${phase} hook ${objectKeyToString({ ...p.key, name: name ?? p.key.name })} failed: ${status.message ?? 'failed'}`,
       { details: { object: p.id, phase } },
     );
-    return base(name, { action: 'failed', error, health }, { outcome: 'Failed', deleted });
+    return hookResult(p, name, { action: 'failed', error, health }, { outcome: 'Failed', deleted });
   } catch (err) {
     const error = toGitOpsError(err).withDetails({ object: p.id });
-    return base(name, { action: 'failed', error }, { outcome: 'Failed' });
+    return hookResult(p, name, { action: 'failed', error }, { outcome: 'Failed' });
   }
+}
+
+/** Creates the hook (after deleting the last run's, when its delete policy says so). */
+async function startHook(
+  ctx: HookContext,
+  p: PlannedObject,
+): Promise<{ object: KubeObject; name: string | undefined; action: ObjectResult['action'] }> {
+  const fixedName = p.object.metadata?.name;
+  if (fixedName !== undefined && p.options.hookDeletePolicies.includes('BeforeHookCreation'))
+    await deleteAndWait(ctx, p, fixedName);
+  if (fixedName === undefined) {
+    const created = await ctx.client.create(p.object, { signal: ctx.signal });
+    return { object: created, name: created.metadata?.name, action: 'created' };
+  }
+  const applied = await ctx.client.apply(p.object, { force: ctx.force, signal: ctx.signal });
+  return {
+    object: applied.object,
+    name: applied.object.metadata?.name ?? fixedName,
+    action: applied.created ? 'created' : 'configured',
+  };
+}
+
+/** Polls the hook until it succeeds or fails (or its time is up). */
+async function awaitHookEnd(
+  ctx: HookContext,
+  p: PlannedObject,
+  created: KubeObject,
+  name: string | undefined,
+): Promise<{ live: KubeObject | undefined; status: { outcome: HookOutcome; message?: string } }> {
+  const deadline = Date.now() + ctx.timeoutMs;
+  let live: KubeObject | undefined = created;
+  let status = hookStatus(live);
+  for (let wait = 100; status.outcome === 'Running'; wait = Math.min(ctx.pollIntervalMs, wait * 2)) {
+    if (Date.now() > deadline) {
+      status = { outcome: 'Failed', message: `it did not finish within ${ctx.timeoutMs} ms` };
+      break;
+    }
+    await sleep(wait, ctx.signal);
+    live = await ctx.client.get(refOf(p, name!), ctx.signal);
+    status = hookStatus(live);
+  }
+  return { live, status };
+}
+
+function hookResult(
+  p: PlannedObject,
+  name: string | undefined,
+  extra: Partial<ObjectResult>,
+  hook: Partial<HookResult>,
+): ObjectResult {
+  return plannedResult(p, 'created', {
+    ...(name === undefined ? {} : { id: objectKeyToString({ ...p.key, name }), key: { ...p.key, name } }),
+    ...extra,
+    hook: {
+      phase: p.options.hook ?? 'Sync',
+      ...(name === undefined ? {} : { name }),
+      outcome: 'NotRun',
+      ...hook,
+    },
+  });
 }
 
 /** The result of a hook that is not run (the sync stopped first, or the desired state did not change). */

@@ -5,10 +5,19 @@
  * it lives in operator/, a layer above.
  */
 
-export type { SyncEngineOptions, SyncRequest } from './engine.js';
-export { SyncEngine } from './engine.js';
-export type { Plan, PlanInput, PlanStep, PlannedObject, RejectedObject, Stage, ApplyPhase } from './plan.js';
-export { APPLY_PHASES, compareByOrder, crdKindOf, kindRank, planSync, stageOf } from './plan.js';
+export type { SyncEngineOptions, SyncOptions, SyncRequest, WaveProgress } from './engine.js';
+export { SyncEngine, syncOptionsOf } from './engine.js';
+export type {
+  Plan,
+  PlanInput,
+  PlanStep,
+  PlannedObject,
+  RejectedObject,
+  Stage,
+  ApplyPhase,
+  Wave,
+} from './plan.js';
+export { APPLY_PHASES, compareByOrder, crdKindOf, kindRank, planSync, stageOf, wavesOf } from './plan.js';
 export type { ApplyContext, ApplyOutcome } from './apply.js';
 export { applyObject, isUpToDate } from './apply.js';
 export type { FieldChange } from './diff.js';

@@ -92,6 +92,19 @@ export interface Plan {
   rejected: RejectedObject[];
 }
 
+/**
+ * One wave of a sync: a phase and sync-wave, its stages in order, then its hooks (SyncFail hooks
+ * are in no wave: they run at the end of a sync that failed).
+ */
+export interface Wave {
+  phase: ApplyPhase;
+  wave: number;
+  /** `<phase>/<wave>`, as messages name it. */
+  label: string;
+  steps: PlanStep[];
+  hooks: PlannedObject[];
+}
+
 export interface PlanInput {
   application: string;
   objects: readonly unknown[];
@@ -237,6 +250,23 @@ export function planSync(input: PlanInput): Plan {
   return { application: input.application, objects, skipped, hooks, steps: stepsOf(objects), rejected };
 }
 
+/** The waves of a plan in the order they are synced: phase, then wave. */
+export function wavesOf(plan: Pick<Plan, 'steps' | 'hooks'>): Wave[] {
+  const waves = new Map<string, Wave>();
+  const waveOf = (phase: ApplyPhase, wave: number): Wave => {
+    const label = `${phase}/${wave}`;
+    let found = waves.get(label);
+    if (found === undefined) waves.set(label, (found = { phase, wave, label, steps: [], hooks: [] }));
+    return found;
+  };
+  for (const step of plan.steps) waveOf(step.phase, step.wave).steps.push(step);
+  for (const hook of plan.hooks)
+    if (hook.options.hook !== 'SyncFail') waveOf(hook.phase, hook.wave).hooks.push(hook);
+  return [...waves.values()].sort(
+    (a, b) => APPLY_PHASES.indexOf(a.phase) - APPLY_PHASES.indexOf(b.phase) || a.wave - b.wave,
+  );
+}
+
 /** Sort order of the plan: phase, wave, stage, kind, namespace, name. */
 export function compareByOrder(a: PlannedObject, b: PlannedObject): number {
   return (
@@ -309,26 +339,9 @@ function planObject(
   }
   const gvk = gvkOf(input);
   const object = deepCopy(input);
-  const metadata = object.metadata;
-  for (const field of ['resourceVersion', 'uid', 'managedFields', 'selfLink', 'generation'] as const) {
-    delete metadata[field];
-  }
-  const namespaced = scopeOf(gvk);
-  if (namespaced === true && (metadata.namespace === undefined || metadata.namespace === '')) {
-    metadata.namespace = plan.defaultNamespace;
-  } else if (namespaced === false) {
-    delete metadata.namespace;
-  }
-  // A hook may have generateName (a new object each run): its id then names the prefix.
-  const generated =
-    (metadata.name === undefined || metadata.name === '') &&
-    typeof metadata.generateName === 'string' &&
-    metadata.generateName !== '';
-  const key = keyOf(
-    generated ? { ...object, metadata: { ...metadata, name: metadata.generateName } } : object,
-  );
+  placeInNamespace(object, scopeOf(gvk), plan.defaultNamespace);
+  const { key, generated } = keyOfPlanned(object);
   const id = objectKeyToString(key);
-  const annotations = { ...(metadata.annotations ?? {}) };
   const read = readObjectOptions(object, id);
   if (read.error !== undefined) throw read.error;
   if (generated && (read.options.hook === undefined || read.options.hook === 'Skip')) {
@@ -338,33 +351,69 @@ function planObject(
       { details: { object: id, field: '.metadata.name' } },
     );
   }
-  const hookPhase = read.options.hook;
-  const phase: ApplyPhase =
-    hookPhase === 'PreSync' || hookPhase === 'Sync' || hookPhase === 'PostSync'
-      ? hookPhase
-      : hookPhase === 'SyncFail'
-        ? 'PostSync'
-        : (read.options.phase ?? 'Sync');
-  const wave = read.options.wave ?? 0;
-  metadata.labels = { ...(metadata.labels ?? {}), [APPLICATION_LABEL]: plan.application };
-  delete annotations[DESIRED_HASH_ANNOTATION];
-  annotations[TRACKING_ID_ANNOTATION] = trackingId(plan.application, id);
-  metadata.annotations = annotations;
-  const hash = desiredHash(object);
-  metadata.annotations = { ...annotations, [DESIRED_HASH_ANNOTATION]: hash };
   return {
     id,
     key,
     object,
-    desiredHash: hash,
-    phase,
-    wave,
+    desiredHash: markAsOurs(object, plan.application, id),
+    phase: phaseOf(read.options),
+    wave: read.options.wave ?? 0,
     stage: stageOf(gvk),
     kindRank: kindRank(gvk.kind),
     index,
     options: read.options,
     warnings: read.warnings,
   };
+}
+
+/** Drops the server's own fields and sets (or drops) the namespace as the kind's scope says. */
+function placeInNamespace(
+  object: KubeObject,
+  namespaced: boolean | undefined,
+  defaultNamespace: string,
+): void {
+  const metadata = object.metadata;
+  for (const field of ['resourceVersion', 'uid', 'managedFields', 'selfLink', 'generation'] as const) {
+    delete metadata[field];
+  }
+  if (namespaced === true && (metadata.namespace === undefined || metadata.namespace === '')) {
+    metadata.namespace = defaultNamespace;
+  } else if (namespaced === false) {
+    delete metadata.namespace;
+  }
+}
+
+/** The object's key; a hook may have generateName (a new object each run): its key then names the prefix. */
+function keyOfPlanned(object: KubeObject): { key: ObjectKey; generated: boolean } {
+  const metadata = object.metadata;
+  const generated =
+    (metadata.name === undefined || metadata.name === '') &&
+    typeof metadata.generateName === 'string' &&
+    metadata.generateName !== '';
+  const key = keyOf(
+    generated ? { ...object, metadata: { ...metadata, name: metadata.generateName } } : object,
+  );
+  return { key, generated };
+}
+
+/** The apply phase: a hook's own, SyncFail hooks with PostSync, other objects as annotated. */
+function phaseOf(options: ObjectOptions): ApplyPhase {
+  const hook = options.hook;
+  if (hook === 'PreSync' || hook === 'Sync' || hook === 'PostSync') return hook;
+  return hook === 'SyncFail' ? 'PostSync' : (options.phase ?? 'Sync');
+}
+
+/** Adds our label, tracking id and desired hash to `object`; returns the hash. */
+function markAsOurs(object: KubeObject, application: string, id: string): string {
+  const metadata = object.metadata;
+  const annotations = { ...(metadata.annotations ?? {}) };
+  metadata.labels = { ...(metadata.labels ?? {}), [APPLICATION_LABEL]: application };
+  delete annotations[DESIRED_HASH_ANNOTATION];
+  annotations[TRACKING_ID_ANNOTATION] = trackingId(application, id);
+  metadata.annotations = annotations;
+  const hash = desiredHash(object);
+  metadata.annotations = { ...annotations, [DESIRED_HASH_ANNOTATION]: hash };
+  return hash;
 }
 
 /** A CRD's group, kind and scope, if `object` is a CRD. */

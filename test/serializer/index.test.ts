@@ -1,8 +1,8 @@
 /** The public entry of the serializer: the whole round trip through it, as storage uses it. */
 import { describe, expect, it } from 'vitest';
 import * as serializer from '../../src/serializer/index.js';
-import { editJsonDocument } from '../../src/serializer/edit-json.js';
-import { editYamlDocument } from '../../src/serializer/edit-yaml.js';
+import { editJsonDocument } from '../../src/serializer/edit/json/editor.js';
+import { editYamlDocument } from '../../src/serializer/edit/yaml/editor.js';
 
 describe('the serializer entry', () => {
   it('exports the editors, YAML 1.1 helpers, and the read/write API', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deepCopy, ErrorCodes, GitOpsError } from '../../src/runtime/index.js';
 import type { KubeObject } from '../../src/runtime/index.js';
-import { Decoder } from '../../src/serializer/decode.js';
+import { Decoder } from '../../src/serializer/decode/decode.js';
 import { ManifestFile } from '../../src/serializer/manifest-file.js';
 import { CORPUS } from '../support/corpus.js';
 

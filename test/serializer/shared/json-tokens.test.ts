@@ -1,0 +1,96 @@
+/** The one JSON tokenizer: tokens and their ranges, problems with both offsets, resumed strings. */
+import { describe, expect, it } from 'vitest';
+import {
+  countJsonKeys,
+  JsonProblem,
+  JsonTokenizer,
+  JsonTokenType,
+} from '../../../src/serializer/shared/json-tokens.js';
+import { jsonErrorOffset, readJsonTree } from '../../../src/serializer/shared/json-tree.js';
+
+function tokensOf(text: string): Array<[JsonTokenType, string]> {
+  const tokens = new JsonTokenizer(text);
+  const out: Array<[JsonTokenType, string]> = [];
+  while (tokens.next() !== JsonTokenType.End) out.push([tokens.type, text.slice(tokens.start, tokens.end)]);
+  return out;
+}
+
+describe('JsonTokenizer', () => {
+  it('reads every kind of token with its exact text, skipping whitespace', () => {
+    expect(tokensOf(' {"a\\"}": [1.5e3, -0, true, null],\n"b":false}')).toEqual([
+      [JsonTokenType.BeginObject, '{'],
+      [JsonTokenType.String, '"a\\"}"'],
+      [JsonTokenType.Colon, ':'],
+      [JsonTokenType.BeginArray, '['],
+      [JsonTokenType.Number, '1.5e3'],
+      [JsonTokenType.Comma, ','],
+      [JsonTokenType.Number, '-0'],
+      [JsonTokenType.Comma, ','],
+      [JsonTokenType.Literal, 'true'],
+      [JsonTokenType.Comma, ','],
+      [JsonTokenType.Literal, 'null'],
+      [JsonTokenType.EndArray, ']'],
+      [JsonTokenType.Comma, ','],
+      [JsonTokenType.String, '"b"'],
+      [JsonTokenType.Colon, ':'],
+      [JsonTokenType.Literal, 'false'],
+      [JsonTokenType.EndObject, '}'],
+    ]);
+  });
+
+  it('reads a string with a bad escape to its closing quote and says where the escape is', () => {
+    const tokens = new JsonTokenizer('"a\\x{b" 1');
+    expect(tokens.next()).toBe(JsonTokenType.String);
+    expect([tokens.start, tokens.end, tokens.problem, tokens.problemAt, tokens.stop]).toEqual([
+      0,
+      7,
+      JsonProblem.Escape,
+      2,
+      3,
+    ]);
+    expect(tokens.next()).toBe(JsonTokenType.Number);
+  });
+
+  it('gives a broken literal as Invalid, stopping at the first letter that leaves it', () => {
+    const tokens = new JsonTokenizer('tru}');
+    expect(tokens.next()).toBe(JsonTokenType.Invalid);
+    expect([tokens.start, tokens.end, tokens.problem, tokens.stop]).toEqual([
+      0,
+      3,
+      JsonProblem.Unexpected,
+      3,
+    ]);
+    expect(tokens.next()).toBe(JsonTokenType.EndObject);
+  });
+
+  it('resumes an unclosed string where the shorter text ended, even after a lone backslash', () => {
+    const first = new JsonTokenizer('"ab\\');
+    first.next();
+    expect(first.unclosed).toBe(true);
+    expect(first.resume).toBe(3);
+    const longer = new JsonTokenizer('"ab\\"c" x');
+    expect(longer.continueString(0, first.resume)).toBe(JsonTokenType.String);
+    expect([longer.unclosed, longer.end, longer.problem]).toEqual([false, 7, JsonProblem.None]);
+  });
+
+  it('counts keys, not strings that are values', () => {
+    expect(countJsonKeys('{"a": "b:", "c": {"d": ["e", "f"]}, "g" : 1}')).toBe(4);
+  });
+});
+
+describe('reading a JSON tree', () => {
+  it('tells where a text stops being JSON, and where the problem is', () => {
+    expect(readJsonTree('{"a": tru}').failure).toEqual({ message: 'unexpected "t"', at: 6, stop: 9 });
+    expect(jsonErrorOffset('{"a": tru}')).toBe(9);
+    expect(readJsonTree('{"a": "x').failure).toEqual({ message: 'a string is not closed', at: 6, stop: 8 });
+    expect(jsonErrorOffset('{"a": 1}')).toBe(8);
+  });
+
+  it('follows a nesting far deeper than the call stack without failing', () => {
+    const depth = 50_000;
+    const text = '['.repeat(depth) + ']'.repeat(depth);
+    const { root } = readJsonTree(text);
+    expect(root?.kind).toBe('array');
+    expect(jsonErrorOffset(`${text}]`)).toBe(2 * depth);
+  });
+});

@@ -80,7 +80,9 @@ export class DestinationTargets implements SyncTarget {
       const { allowed, refused } = await this.#admit(t, request.app, request.objects, request.signal);
       if (refused.length === 0) return t.sync(request);
       // Refused objects change nothing: no prune either, which could remove one applied before.
-      const outcome = await t.sync({ ...request, objects: allowed, prune: false });
+      const { app } = request;
+      const noPrune = { ...app, spec: { ...app.spec, policy: { ...app.spec.policy, prune: false } } };
+      const outcome = await t.sync({ ...request, app: noPrune, objects: allowed });
       return {
         ...outcome,
         objects: [...refused, ...outcome.objects],

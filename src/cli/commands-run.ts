@@ -29,6 +29,11 @@ export interface RunFlags extends GlobalFlags {
   resync: string;
   insecureNoAuth: boolean;
   allowInsecureDestinationTls: boolean;
+  defaultServiceAccount?: string;
+  requireServiceAccount?: boolean;
+  /** False with `--no-cross-namespace-targets` (commander's negated flag). */
+  crossNamespaceTargets?: boolean;
+  trustedNamespace?: string[];
   output?: 'table' | 'json' | 'yaml' | 'name';
 }
 
@@ -88,6 +93,14 @@ export async function runOperator(flags: RunFlags, output: Output): Promise<numb
   const manager = new OperatorManager({
     target,
     allowInsecureDestinationTls: flags.allowInsecureDestinationTls,
+    tenancy: {
+      ...(flags.defaultServiceAccount === undefined
+        ? {}
+        : { defaultServiceAccount: flags.defaultServiceAccount }),
+      requireServiceAccount: flags.requireServiceAccount === true,
+      noCrossNamespaceTargets: flags.crossNamespaceTargets === false,
+      trustedNamespaces: flags.trustedNamespace ?? [],
+    },
     reportToCluster: true,
     log,
   });

@@ -55,6 +55,16 @@ function hostPort(value: string): string {
   return value;
 }
 
+function serviceAccountArg(value: string): string {
+  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value))
+    throw new InvalidArgumentError('must be a service account name (a lowercase DNS subdomain).');
+  return value;
+}
+
+function namespaceList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), namespaceArg(value)];
+}
+
 function namespaceArg(value: string): string {
   const problem = checkNamespace(value);
   if (problem !== undefined) throw new InvalidArgumentError(problem);
@@ -210,6 +220,25 @@ export function buildProgram(output: Output, setCode: SetCode): Command {
       '--allow-insecure-destination-tls',
       'accept destination kubeconfigs (from Secrets) that skip TLS verification',
       false,
+    )
+    .option(
+      '--default-service-account <name>',
+      "service account (of each Application's namespace) impersonated for Applications that name none",
+      serviceAccountArg,
+    )
+    .option(
+      '--require-service-account',
+      "refuse Applications with no service account (and no default): never sync with the operator's own rights",
+      false,
+    )
+    .option(
+      '--no-cross-namespace-targets',
+      'an Application may apply only into its own namespace (no cluster-scoped objects) unless it is trusted',
+    )
+    .option(
+      '--trusted-namespace <ns>',
+      'a namespace exempt from --no-cross-namespace-targets (repeatable)',
+      namespaceList,
     )
     .addOption(
       new Option('-o, --output <format>', 'print the applications in this format when stopping').choices([

@@ -13,6 +13,7 @@ export { kubeconfigFromText, loadKubeconfig } from './kubeconfig.js';
 export type { ThrottleOptions } from './throttle.js';
 export { Throttle } from './throttle.js';
 export type {
+  Impersonation,
   QueryValue,
   RequestRecord,
   RequestStats,
@@ -20,7 +21,7 @@ export type {
   RestRequest,
   RestResponse,
 } from './rest-client.js';
-export { RestClient } from './rest-client.js';
+export { RestClient, serviceAccountIdentity } from './rest-client.js';
 export type { KubeStatus } from './status-error.js';
 export { errorCodeFor, isKubeStatus, statusError } from './status-error.js';
 export type { DiscoveryProblem, ResourceInfo, RestMapperOptions } from './discovery.js';

@@ -31,6 +31,69 @@ export interface RestClientOptions extends ThrottleOptions {
   /** Per-request timeout (not for watches); default 30 s. */
   timeoutMs?: number;
   userAgent?: string;
+  /**
+   * Every request is made as this identity (Impersonate-User / Impersonate-Group headers), so
+   * the API server's RBAC for it decides; the connection's own credentials need the
+   * `impersonate` verb. See `serviceAccountIdentity`.
+   */
+  impersonate?: Impersonation;
+}
+
+/** Who requests are made as: a user name and its groups. */
+export interface Impersonation {
+  user: string;
+  groups?: readonly string[];
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// Header values: printable ASCII only, so no user text can end a header or start another.
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+
+/**
+ * The identity Kubernetes gives a service account's token: user
+ * `system:serviceaccount:<namespace>:<name>` in groups `system:serviceaccounts` and
+ * `system:serviceaccounts:<namespace>`. The namespace must be a DNS label and the name a DNS
+ * subdomain (as the API server requires of them), else a typed Invalid error.
+ */
+export function serviceAccountIdentity(namespace: string, name: string): Impersonation {
+  if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
+    throw new GitOpsError(
+      ErrorCodes.Invalid,
+      `service account namespace ${JSON.stringify(namespace)} is not a DNS label (lowercase letters, digits and "-", at most 63)`,
+      { details: { field: 'namespace' } },
+    );
+  }
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    throw new GitOpsError(
+      ErrorCodes.Invalid,
+      `service account name ${JSON.stringify(name)} is not a DNS subdomain (lowercase letters, digits, "-" and ".", at most 253)`,
+      { details: { field: 'serviceAccountName' } },
+    );
+  }
+  return {
+    user: `system:serviceaccount:${namespace}:${name}`,
+    groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`],
+  };
+}
+
+function impersonationHeaders(identity: Impersonation | undefined): OutgoingHttpHeaders {
+  if (identity === undefined) return {};
+  for (const value of [identity.user, ...(identity.groups ?? [])]) {
+    if (value.length > 512 || !HEADER_SAFE.test(value)) {
+      throw new GitOpsError(
+        ErrorCodes.Invalid,
+        `impersonated identity ${JSON.stringify(value.slice(0, 80))} is not a valid user or group name`,
+        { details: { field: 'impersonate' } },
+      );
+    }
+  }
+  return {
+    'impersonate-user': identity.user,
+    ...(identity.groups === undefined || identity.groups.length === 0
+      ? {}
+      : { 'impersonate-group': [...identity.groups] }),
+  };
 }
 
 export type QueryValue = string | number | boolean | undefined;
@@ -105,6 +168,9 @@ export class RestClient {
   readonly backoffMs: number;
   readonly timeoutMs: number;
   readonly userAgent: string;
+  /** Who requests are made as (undefined: the connection's own identity). */
+  readonly impersonate: Impersonation | undefined;
+  readonly #impersonationHeaders: OutgoingHttpHeaders;
   readonly #listeners = new Set<(record: RequestRecord) => void>();
   readonly #stats: RequestStats = { requests: 0, writes: 0, dryRuns: 0, reads: 0, retries: 0, failures: 0 };
   #agent: { key: string; agent: Agent } | undefined;
@@ -117,6 +183,8 @@ export class RestClient {
     this.backoffMs = options.backoffMs ?? 100;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.userAgent = options.userAgent ?? 'libgitops';
+    this.#impersonationHeaders = impersonationHeaders(options.impersonate);
+    this.impersonate = options.impersonate;
     this.#server = new URL(connection.server);
   }
 
@@ -320,6 +388,7 @@ export class RestClient {
     }
     const headers: OutgoingHttpHeaders = {
       ...credentials.headers,
+      ...this.#impersonationHeaders,
       accept: req.accept ?? 'application/json',
       'user-agent': this.userAgent,
     };

@@ -108,6 +108,11 @@ export interface ApplicationSpec {
   statusWriteBack?: StatusWriteBackSpec;
   /** Stop syncing (timers, pushes, drift) until set back to false; a manual sync still runs. */
   suspend?: boolean;
+  /**
+   * A service account of the application's namespace: the operator applies, prunes and reads
+   * health as it (impersonation), so that account's RBAC decides what the application may touch.
+   */
+  serviceAccountName?: string;
 }
 
 export interface StatusWriteBackSpec {
@@ -270,6 +275,12 @@ const specSchema: JSONSchemaProps = {
       },
     },
     suspend: { type: 'boolean' },
+    serviceAccountName: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+    },
   },
 };
 
@@ -325,6 +336,8 @@ const DESCRIPTIONS: Record<string, string> = {
   'spec.statusWriteBack.branch':
     'Branch the status is written to; must exist and differ from the source branch.',
   'spec.suspend': 'Stop syncing (timers, pushes, drift) until set back to false; a manual sync still runs.',
+  'spec.serviceAccountName':
+    "A ServiceAccount of the Application's namespace: the operator applies, prunes and reads health impersonating it, so its RBAC decides what may be touched.",
   status: 'What the operator last did and saw; written by the operator only.',
   'status.phase': 'Pending, Syncing, Synced, OutOfSync, Failed or Waiting.',
   'status.health': 'Healthy, Progressing, Degraded, Missing or Unknown: the worst of the applied objects.',

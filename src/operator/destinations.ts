@@ -5,6 +5,11 @@
  * destination, made again when the Secret's content changes. A replaced destination's client is
  * closed once the calls that still use it have finished. Applications without a Secret go to
  * the operator's own cluster.
+ *
+ * Tenancy (tenancy.ts): an application synced as a service account gets a client and engine of
+ * its own per (destination, identity), impersonating that account, cached and closed when idle
+ * like a remote destination's; objects the cross-namespace rule refuses are reported failed one
+ * by one and the others of the same sync still applied.
  */
 import { createHash } from 'node:crypto';
 
@@ -17,6 +22,8 @@ import type { DriftEvent } from '../sync/index.js';
 import type { SyncEngineOptions } from '../sync/index.js';
 import { EngineTarget } from './engine-target.js';
 import type { HelmCapabilities } from '../helm/index.js';
+import { admitObjects, identityFor, refusalError } from './tenancy.js';
+import type { TenancyOptions } from './tenancy.js';
 import type { HealthStatus } from '../sync/index.js';
 import type {
   AppliedRevision,
@@ -38,6 +45,8 @@ export interface DestinationTargetsOptions {
    * use), so deleted Applications and Secrets leave nothing open. Default 10 minutes.
    */
   idleCloseMs?: number;
+  /** Service accounts and namespace rules (tenancy.ts); none by default. */
+  tenancy?: TenancyOptions;
 }
 
 interface Remote {
@@ -67,15 +76,31 @@ export class DestinationTargets implements SyncTarget {
   }
 
   sync(request: TargetSyncRequest): Promise<SyncOutcome> {
-    return this.#with(request.app, request.signal, (t) => t.sync(request));
+    return this.#with(request.app, request.signal, async (t) => {
+      const { allowed, refused } = await this.#admit(t, request.app, request.objects, request.signal);
+      if (refused.length === 0) return t.sync(request);
+      // Refused objects change nothing: no prune either, which could remove one applied before.
+      const { app } = request;
+      const noPrune = { ...app, spec: { ...app.spec, policy: { ...app.spec.policy, prune: false } } };
+      const outcome = await t.sync({ ...request, app: noPrune, objects: allowed });
+      return {
+        ...outcome,
+        objects: [...refused, ...outcome.objects],
+        error: outcome.error ?? refusalError(request.app, refused, request.objects.length),
+      };
+    });
   }
 
   drifted(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<boolean> {
-    return this.#with(app, signal, (t) => t.drifted(app, objects, signal));
+    return this.#with(app, signal, async (t) =>
+      t.drifted(app, (await this.#admit(t, app, objects, signal)).allowed, signal),
+    );
   }
 
   diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<ObjectDiff[]> {
-    return this.#with(app, signal, (t) => t.diff(app, objects, signal));
+    return this.#with(app, signal, async (t) =>
+      t.diff(app, (await this.#admit(t, app, objects, signal)).allowed, signal),
+    );
   }
 
   health(app: Application, signal?: AbortSignal): Promise<HealthStatus> {
@@ -98,7 +123,8 @@ export class DestinationTargets implements SyncTarget {
   ): Promise<() => Promise<void>> {
     const { target, release } = await this.acquire(app, signal);
     try {
-      const stop = await target.watchDrift(app, objects, onDrift, signal);
+      const { allowed } = await this.#admit(target, app, objects, signal);
+      const stop = await target.watchDrift(app, allowed, onDrift, signal);
       let stopped = false;
       return async () => {
         if (stopped) return;
@@ -117,44 +143,58 @@ export class DestinationTargets implements SyncTarget {
 
   /**
    * The target for `app`'s destination, held until `release()` (a client is never closed under
-   * a call that uses it). The local target for applications without a kubeconfig Secret.
+   * a call that uses it). The local target for applications without a kubeconfig Secret and
+   * without a service account; throws (Forbidden) when one is required and there is none.
    */
   async acquire(app: Application, signal?: AbortSignal): Promise<{ target: EngineTarget; release(): void }> {
+    const identity = identityFor(app, this.options.tenancy ?? {});
     const ref = app.spec.destination.kubeconfigSecretRef;
-    if (ref === undefined) return { target: this.local, release: () => undefined };
+    if (ref === undefined && identity === undefined) return { target: this.local, release: () => undefined };
     if (this.#closed) {
       throw new GitOpsError(ErrorCodes.Aborted, 'the destination targets are closed');
     }
     const namespace = app.metadata.namespace;
-    const source = `Secret ${namespace}/${ref.name} key ${ref.key}`;
-    const text = await this.#readKubeconfig(app, namespace, ref.name, ref.key, source, signal);
+    const source = ref === undefined ? 'in-cluster' : `Secret ${namespace}/${ref.name} key ${ref.key}`;
+    const text =
+      ref === undefined
+        ? undefined
+        : await this.#readKubeconfig(app, namespace, ref.name, ref.key, source, signal);
     if (this.#closed) {
       throw new GitOpsError(ErrorCodes.Aborted, 'the destination targets are closed');
     }
     this.#closeIdle();
-    const fingerprint = createHash('sha256').update(text).digest('hex');
-    const cacheKey = `${namespace}/${ref.name}/${ref.key}`;
+    const fingerprint = text === undefined ? 'in-cluster' : createHash('sha256').update(text).digest('hex');
+    // One client per (destination, identity): an impersonating client never serves another identity.
+    const cacheKey = `${ref === undefined ? 'in-cluster' : `${namespace}/${ref.name}/${ref.key}`}#${identity?.user ?? ''}`;
     let remote = this.#remotes.get(cacheKey);
     if (remote === undefined || remote.fingerprint !== fingerprint) {
-      const connection = kubeconfigFromText(text, {
-        untrusted: true,
-        source,
-        ...(this.options.allowInsecureTls === undefined
-          ? {}
-          : { allowInsecureTls: this.options.allowInsecureTls }),
+      const connection =
+        text === undefined
+          ? this.local.client.rest.connection
+          : kubeconfigFromText(text, {
+              untrusted: true,
+              source,
+              ...(this.options.allowInsecureTls === undefined
+                ? {}
+                : { allowInsecureTls: this.options.allowInsecureTls }),
+            });
+      const client = new KubeClient(connection, {
+        ...this.options.clientOptions,
+        ...(identity === undefined ? {} : { impersonate: identity }),
       });
-      const client = new KubeClient(connection, this.options.clientOptions);
       const target = new EngineTarget({
         ...this.options.engine,
         client,
         // The application's namespace need not exist on that cluster; its target namespace is ours to use.
-        inventoryNamespaceOf: (a) => a.spec.destination.namespace,
+        ...(ref === undefined
+          ? {}
+          : { inventoryNamespaceOf: (a: Application) => a.spec.destination.namespace }),
       });
       if (remote !== undefined) this.#retire(remote);
       remote = { fingerprint, target, users: 0, replaced: false, lastUsed: Date.now() };
       this.#remotes.set(cacheKey, remote);
     }
-    checkServer(app, remote.target.client.rest.connection.server, source);
+    if (ref !== undefined) checkServer(app, remote.target.client.rest.connection.server, source);
     const held = remote;
     held.users++;
     let released = false;
@@ -176,6 +216,10 @@ export class DestinationTargets implements SyncTarget {
     for (const remote of [...this.#remotes.values(), ...this.#retired]) remote.target.client.close();
     this.#remotes.clear();
     this.#retired.clear();
+  }
+
+  #admit(target: EngineTarget, app: Application, objects: readonly KubeObject[], signal?: AbortSignal) {
+    return admitObjects(target.client, app, objects, this.options.tenancy ?? {}, signal);
   }
 
   async #with<T>(

@@ -46,6 +46,8 @@ export {
 export type { EngineTargetOptions } from './engine-target.js';
 export { DestinationTargets } from './destinations.js';
 export type { DestinationTargetsOptions } from './destinations.js';
+export { admitObjects, identityFor } from './tenancy.js';
+export type { Admission, TenancyOptions } from './tenancy.js';
 export { formatObjectDiffs, worstHealth } from './sync-target.js';
 export type {
   AppliedRevision,

@@ -18,6 +18,7 @@ import { Operator } from './operator.js';
 import type { OperatorOptions } from './operator.js';
 import { chartRepositoriesFromSecrets, credentialsFromSecret } from './repository-credentials.js';
 import { SyncEventRecorder } from './sync-events.js';
+import type { TenancyOptions } from './tenancy.js';
 
 /** Where the manager reports what it cannot act on (a pino logger fits). */
 export interface OperatorLog {
@@ -39,6 +40,8 @@ export interface OperatorManagerOptions {
   allowInsecureDestinationTls?: boolean;
   /** Record a Kubernetes Event on the Application for each sync and write its status to it (`gitops run`). */
   reportToCluster?: boolean;
+  /** Service accounts and namespace rules for the Applications (see tenancy.ts). */
+  tenancy?: TenancyOptions;
   log?: OperatorLog;
 }
 
@@ -75,6 +78,7 @@ export class OperatorManager {
     this.applications = new ApplicationClient(client);
     this.destinations = new DestinationTargets(this.target, {
       ...(options.allowInsecureDestinationTls === true ? { allowInsecureTls: true } : {}),
+      ...(options.tenancy === undefined ? {} : { tenancy: options.tenancy }),
     });
     const operatorOptions: OperatorOptions = {
       target: this.destinations,

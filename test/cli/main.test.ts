@@ -352,6 +352,17 @@ describe('gitops validate', () => {
   });
 });
 
+describe('gitops run tenancy flags', () => {
+  it('refuses a --default-service-account or --trusted-namespace that is not a Kubernetes name, before starting', async () => {
+    const bad = await run('run', '--default-service-account', 'Bad_Name');
+    expect(bad.code).toBe(2);
+    expect(bad.out.stderr.join('\n')).toMatch(/--default-service-account.*service account name/);
+    const badNs = await run('run', '--no-cross-namespace-targets', '--trusted-namespace', 'Team.A');
+    expect(badNs.code).toBe(2);
+    expect(badNs.out.stderr.join('\n')).toMatch(/--trusted-namespace/);
+  });
+});
+
 describe('conventions every command shares', () => {
   it('--version prints the version and exits 0', async () => {
     const { code, out } = await run('--version');

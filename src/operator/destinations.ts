@@ -8,8 +8,8 @@
  *
  * Tenancy (tenancy.ts): an application synced as a service account gets a client and engine of
  * its own per (destination, identity), impersonating that account, cached and closed when idle
- * like a remote destination's; objects the cross-namespace rule refuses are reported failed one
- * by one and the others of the same sync still applied.
+ * like a remote destination's; each lease checks objects against the cross-namespace rule (the
+ * reconciler reports refused ones failed one by one and still applies the others).
  */
 import { createHash } from 'node:crypto';
 
@@ -18,20 +18,11 @@ import type { KubeClientOptions } from '../kube/index.js';
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
 import type { KubeObject } from '../runtime/index.js';
 import type { Application } from './application.js';
-import type { DriftEvent } from '../sync/index.js';
 import type { SyncEngineOptions } from '../sync/index.js';
 import { EngineTarget } from './engine-target.js';
-import type { HelmCapabilities } from '../helm/index.js';
-import { admitObjects, identityFor, refusalError } from './tenancy.js';
+import { admitObjects, identityFor } from './tenancy.js';
 import type { TenancyOptions } from './tenancy.js';
-import type { HealthStatus } from '../sync/index.js';
-import type {
-  AppliedRevision,
-  ObjectDiff,
-  SyncOutcome,
-  SyncTarget,
-  TargetSyncRequest,
-} from './sync-target.js';
+import type { DestinationLease, Destinations } from './destination.js';
 
 export interface DestinationTargetsOptions {
   /** Options of each remote destination's engine (timeouts, field manager, concurrency). */
@@ -59,7 +50,7 @@ interface Remote {
   replaced: boolean;
 }
 
-export class DestinationTargets implements SyncTarget {
+export class DestinationTargets implements Destinations {
   readonly #remotes = new Map<string, Remote>();
   readonly #retired = new Set<Remote>();
   #closed = false;
@@ -75,81 +66,16 @@ export class DestinationTargets implements SyncTarget {
     return this.#remotes.size + this.#retired.size;
   }
 
-  sync(request: TargetSyncRequest): Promise<SyncOutcome> {
-    return this.#with(request.app, request.signal, async (t) => {
-      const { allowed, refused } = await this.#admit(t, request.app, request.objects, request.signal);
-      if (refused.length === 0) return t.sync(request);
-      // Refused objects change nothing: no prune either, which could remove one applied before.
-      const { app } = request;
-      const noPrune = { ...app, spec: { ...app.spec, policy: { ...app.spec.policy, prune: false } } };
-      const outcome = await t.sync({ ...request, app: noPrune, objects: allowed });
-      return {
-        ...outcome,
-        objects: [...refused, ...outcome.objects],
-        error: outcome.error ?? refusalError(request.app, refused, request.objects.length),
-      };
-    });
-  }
-
-  drifted(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<boolean> {
-    return this.#with(app, signal, async (t) =>
-      t.drifted(app, (await this.#admit(t, app, objects, signal)).allowed, signal),
-    );
-  }
-
-  diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<ObjectDiff[]> {
-    return this.#with(app, signal, async (t) =>
-      t.diff(app, (await this.#admit(t, app, objects, signal)).allowed, signal),
-    );
-  }
-
-  health(app: Application, signal?: AbortSignal): Promise<HealthStatus> {
-    return this.#with(app, signal, (t) => t.health(app, signal));
-  }
-
-  capabilities(app: Application, signal?: AbortSignal): Promise<HelmCapabilities> {
-    return this.#with(app, signal, (t) => t.capabilities(app, signal));
-  }
-
-  appliedRevision(app: Application, signal?: AbortSignal): Promise<AppliedRevision | undefined> {
-    return this.#with(app, signal, (t) => t.appliedRevision(app, signal));
-  }
-
-  async watchDrift(
-    app: Application,
-    objects: readonly KubeObject[],
-    onDrift: (event: DriftEvent) => void,
-    signal?: AbortSignal,
-  ): Promise<() => Promise<void>> {
-    const { target, release } = await this.acquire(app, signal);
-    try {
-      const { allowed } = await this.#admit(target, app, objects, signal);
-      const stop = await target.watchDrift(app, allowed, onDrift, signal);
-      let stopped = false;
-      return async () => {
-        if (stopped) return;
-        stopped = true;
-        try {
-          await stop();
-        } finally {
-          release();
-        }
-      };
-    } catch (err) {
-      release();
-      throw err;
-    }
-  }
-
   /**
-   * The target for `app`'s destination, held until `release()` (a client is never closed under
-   * a call that uses it). The local target for applications without a kubeconfig Secret and
-   * without a service account; throws (Forbidden) when one is required and there is none.
+   * `app`'s destination, held until `release()` (a client is never closed under a call that uses
+   * it), with the tenancy check of its objects. The local target for applications without a
+   * kubeconfig Secret and without a service account; throws (Forbidden) when one is required and
+   * there is none.
    */
-  async acquire(app: Application, signal?: AbortSignal): Promise<{ target: EngineTarget; release(): void }> {
+  async acquire(app: Application, signal?: AbortSignal): Promise<DestinationLease> {
     const identity = identityFor(app, this.options.tenancy ?? {});
     const ref = app.spec.destination.kubeconfigSecretRef;
-    if (ref === undefined && identity === undefined) return { target: this.local, release: () => undefined };
+    if (ref === undefined && identity === undefined) return this.#lease(this.local, () => undefined);
     if (this.#closed) {
       throw new GitOpsError(ErrorCodes.Aborted, 'the destination targets are closed');
     }
@@ -198,16 +124,13 @@ export class DestinationTargets implements SyncTarget {
     const held = remote;
     held.users++;
     let released = false;
-    return {
-      target: held.target,
-      release: () => {
-        if (released) return;
-        released = true;
-        held.users--;
-        held.lastUsed = Date.now();
-        if (held.replaced && held.users === 0) this.#closeRemote(held);
-      },
-    };
+    return this.#lease(held.target, () => {
+      if (released) return;
+      released = true;
+      held.users--;
+      held.lastUsed = Date.now();
+      if (held.replaced && held.users === 0) this.#closeRemote(held);
+    });
   }
 
   /** Closes every remote destination's client (the local target stays its owner's to close). */
@@ -218,21 +141,13 @@ export class DestinationTargets implements SyncTarget {
     this.#retired.clear();
   }
 
-  #admit(target: EngineTarget, app: Application, objects: readonly KubeObject[], signal?: AbortSignal) {
-    return admitObjects(target.client, app, objects, this.options.tenancy ?? {}, signal);
-  }
-
-  async #with<T>(
-    app: Application,
-    signal: AbortSignal | undefined,
-    call: (target: EngineTarget) => Promise<T>,
-  ): Promise<T> {
-    const { target, release } = await this.acquire(app, signal);
-    try {
-      return await call(target);
-    } finally {
-      release();
-    }
+  #lease(destination: EngineTarget, release: () => void): DestinationLease {
+    const tenancy = this.options.tenancy ?? {};
+    return {
+      destination,
+      admit: (app, objects, signal) => admitObjects(destination.client, app, objects, tenancy, signal),
+      release,
+    };
   }
 
   #closeIdle(): void {

@@ -1,9 +1,11 @@
 /**
- * The operator's SyncTarget on the library's own apply engine (no kubectl): server-side apply
- * in plan order, skip-unchanged, prune with the in-cluster inventory, health from the engine's
- * reading of each object (rollout health), waves gated on health when the policy asks. The
- * revision last applied is kept as annotations on the inventory ConfigMap, under a field
- * manager of its own so the engine's writes of that ConfigMap never remove them.
+ * The operator's handle on one destination cluster, on the library's own apply engine (no
+ * kubectl): its client, its `SyncEngine` (which the reconciler calls itself to apply), the
+ * engine's request for an application's objects and policy, the revision last applied (kept as
+ * annotations on the inventory ConfigMap, under a field manager of its own so the engine's
+ * writes of that ConfigMap never remove them), and the reads a reconciler makes there: drift
+ * (a server dry-run), diff, health and a drift watch. On its own it is also the `Destinations`
+ * of an operator with a single cluster and no tenancy rules.
  */
 import { createHash } from 'node:crypto';
 
@@ -28,15 +30,15 @@ import { assessHealth } from '../sync/index.js';
 import type { HealthStatus } from '../sync/index.js';
 import { Inventory } from '../sync/index.js';
 import { APPLICATION_LABEL, MARK_PREFIX } from '../sync/index.js';
-import type { ObjectResult, SyncResult } from '../sync/index.js';
-import { worstHealth } from './sync-target.js';
+import type { ObjectResult, SyncRequest, SyncResult, WaveProgress } from '../sync/index.js';
+import { worstHealth } from './destination.js';
 import type {
   AppliedRevision,
+  DestinationLease,
+  Destinations,
   ObjectDiff,
   SyncOutcome,
-  SyncTarget,
-  TargetSyncRequest,
-} from './sync-target.js';
+} from './destination.js';
 
 export const REVISION_ANNOTATION = `${MARK_PREFIX}revision`;
 export const REVISION_COMPLETE_ANNOTATION = `${MARK_PREFIX}revision-complete`;
@@ -57,13 +59,11 @@ export interface EngineTargetOptions extends SyncEngineOptions {
   inventoryNamespaceOf?: (app: Application) => string;
 }
 
-export class EngineTarget implements SyncTarget {
+export class EngineTarget implements Destinations {
   readonly client: KubeClient;
   readonly engine: SyncEngine;
   readonly #ownsClient: boolean;
   readonly #inventoryNamespaceOf: (app: Application) => string;
-  /** Per application, the objects of the last sync the engine planned (its lastPlan's input). */
-  readonly #synced = new Map<string, readonly KubeObject[]>();
 
   constructor(options: EngineTargetOptions = {}) {
     this.#ownsClient = options.client === undefined;
@@ -105,29 +105,65 @@ export class EngineTarget implements SyncTarget {
     if (this.#ownsClient) this.client.close();
   }
 
-  async sync(request: TargetSyncRequest): Promise<SyncOutcome> {
-    const { app, signal } = request;
-    const application = engineApplicationName(app);
-    if (!request.dryRun) await this.#markStart(app, request, signal);
-    const result = await this.engine.sync({
+  /** This cluster as the destination of every application, with no tenancy rules. */
+  acquire(): Promise<DestinationLease> {
+    return Promise.resolve({
+      destination: this,
+      admit: (_app, objects) => Promise.resolve({ allowed: [...objects], refused: [] }),
+      release: () => undefined,
+    });
+  }
+
+  /** The engine's request for `objects` of `app`: the policy's sync options, names and namespaces. */
+  syncRequest(
+    app: Application,
+    objects: readonly KubeObject[],
+    run: { dryRun: boolean; signal?: AbortSignal; onWave?: (wave: WaveProgress) => void },
+  ): SyncRequest {
+    return {
       ...syncOptionsOf(app.spec.policy),
-      dryRun: request.dryRun,
-      application,
-      objects: request.objects,
+      dryRun: run.dryRun,
+      application: engineApplicationName(app),
+      objects,
       defaultNamespace: app.spec.destination.namespace,
       inventoryNamespace: this.#inventoryNamespaceOf(app),
-      ...(request.onWave === undefined ? {} : { onWave: request.onWave }),
-      signal,
-    });
-    const error = failureOf(result);
-    if (!request.dryRun) this.#synced.set(application, request.objects);
-    if (!request.dryRun && error === undefined) await this.#mark(app, request.revision, true, signal);
-    return {
-      objects: result.objects.map((o) => toObjectSyncResult(o, result.dryRun)),
-      health: healthOf(result),
-      ...(error === undefined ? {} : { error }),
-      result,
+      ...(run.onWave === undefined ? {} : { onWave: run.onWave }),
+      ...(run.signal === undefined ? {} : { signal: run.signal }),
     };
+  }
+
+  /**
+   * Marks `revision` as being applied (complete=false) before a sync; a restart in between then
+   * applies it again. The inventory's namespace may be one this very sync creates (a new
+   * namespace on a remote destination): the mark then waits for the sync's own inventory write.
+   */
+  async beginRevision(
+    app: Application,
+    revision: string,
+    objects: readonly KubeObject[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    try {
+      await this.#mark(app, revision, false, signal);
+    } catch (err) {
+      const namespace = this.#inventoryNamespaceOf(app);
+      if (!(err instanceof GitOpsError) || err.code !== ErrorCodes.NotFound) throw err;
+      const created = objects.some(
+        (o) => o.kind === 'Namespace' && o.apiVersion === 'v1' && o.metadata?.name === namespace,
+      );
+      if (created) return;
+      throw new GitOpsError(
+        ErrorCodes.NotFound,
+        `namespace ${namespace} (where the application's inventory is kept) does not exist on the ` +
+          'destination cluster: create it, or add its Namespace object to the source',
+        { cause: err, details: { namespace } },
+      );
+    }
+  }
+
+  /** Marks `revision` as fully applied, after a sync without errors. */
+  completeRevision(app: Application, revision: string, signal?: AbortSignal): Promise<void> {
+    return this.#mark(app, revision, true, signal);
   }
 
   async drifted(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<boolean> {
@@ -203,16 +239,14 @@ export class EngineTarget implements SyncTarget {
   ): Promise<() => Promise<void>> {
     const application = engineApplicationName(app);
     // The sync that just ran planned these very objects: reuse that plan rather than hold two.
-    const last = this.engine.lastPlan(application);
     const plan =
-      last !== undefined && this.#synced.get(application) === objects
-        ? last
-        : await this.engine.plan({
-            application,
-            objects,
-            defaultNamespace: app.spec.destination.namespace,
-            signal,
-          });
+      this.engine.lastPlan(application, objects) ??
+      (await this.engine.plan({
+        application,
+        objects,
+        defaultNamespace: app.spec.destination.namespace,
+        signal,
+      }));
     // Report only: healing goes through the reconciler, so it is one sync among the others.
     const watcher = new DriftWatcher(this.engine, application, {
       plan,
@@ -229,36 +263,9 @@ export class EngineTarget implements SyncTarget {
   }
 
   #dryRun(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<SyncResult> {
-    return this.engine.sync({
-      ...syncOptionsOf(app.spec.policy),
-      dryRun: true,
-      application: engineApplicationName(app),
-      objects,
-      defaultNamespace: app.spec.destination.namespace,
-      inventoryNamespace: this.#inventoryNamespaceOf(app),
-      signal,
-    });
-  }
-
-  // The namespace of the inventory may be one this very sync creates (a new namespace on a
-  // remote destination): the mark then waits for the sync's own inventory write.
-  async #markStart(app: Application, request: TargetSyncRequest, signal?: AbortSignal): Promise<void> {
-    try {
-      await this.#mark(app, request.revision, false, signal);
-    } catch (err) {
-      const namespace = this.#inventoryNamespaceOf(app);
-      if (!(err instanceof GitOpsError) || err.code !== ErrorCodes.NotFound) throw err;
-      const created = request.objects.some(
-        (o) => o.kind === 'Namespace' && o.apiVersion === 'v1' && o.metadata?.name === namespace,
-      );
-      if (created) return;
-      throw new GitOpsError(
-        ErrorCodes.NotFound,
-        `namespace ${namespace} (where the application's inventory is kept) does not exist on the ` +
-          'destination cluster: create it, or add its Namespace object to the source',
-        { cause: err, details: { namespace } },
-      );
-    }
+    return this.engine.sync(
+      this.syncRequest(app, objects, { dryRun: true, ...(signal === undefined ? {} : { signal }) }),
+    );
   }
 
   // Written before a sync (complete=false) and after it (true): a restart in between re-applies.
@@ -288,6 +295,17 @@ export function engineApplicationName(app: Pick<Application, 'metadata'>): strin
   if (full.length <= 63) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 10);
   return `${full.slice(0, 52).replace(/[-.]+$/, '')}-${hash}`;
+}
+
+/** A sync's result as the reconciler reports it: each object's line, the health, the first error. */
+export function syncOutcomeOf(result: SyncResult): SyncOutcome {
+  const error = failureOf(result);
+  return {
+    objects: result.objects.map((o) => toObjectSyncResult(o, result.dryRun)),
+    health: healthOf(result),
+    ...(error === undefined ? {} : { error }),
+    result,
+  };
 }
 
 function toObjectSyncResult(o: ObjectResult, dryRun: boolean): ObjectSyncResult {

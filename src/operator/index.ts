@@ -42,20 +42,21 @@ export {
   REVISION_COMPLETE_ANNOTATION,
   REVISION_FIELD_MANAGER,
   engineApplicationName,
+  syncOutcomeOf,
 } from './engine-target.js';
 export type { EngineTargetOptions } from './engine-target.js';
 export { DestinationTargets } from './destinations.js';
 export type { DestinationTargetsOptions } from './destinations.js';
 export { admitObjects, identityFor } from './tenancy.js';
 export type { Admission, TenancyOptions } from './tenancy.js';
-export { formatObjectDiffs, worstHealth } from './sync-target.js';
+export { formatObjectDiffs, onDestination, worstHealth } from './destination.js';
 export type {
   AppliedRevision,
+  DestinationLease,
+  Destinations,
   ObjectDiff,
   SyncOutcome,
-  SyncTarget,
-  TargetSyncRequest,
-} from './sync-target.js';
+} from './destination.js';
 export { SyncEventRecorder } from './sync-events.js';
 export type { SyncEventRecorderOptions } from './sync-events.js';
 export { ApplicationReconciler } from './reconciler.js';

@@ -12,6 +12,7 @@ import { ErrorCodes, GitOpsError, backoffDelay, sleep, toGitOpsError } from '../
 import { applicationKey, toApplication } from './application.js';
 import type { Application, ApplicationStatus } from './application.js';
 import { ApplicationClient } from './application-client.js';
+import { onDestination } from './destination.js';
 import { DestinationTargets } from './destinations.js';
 import { EngineTarget } from './engine-target.js';
 import { Operator } from './operator.js';
@@ -81,7 +82,7 @@ export class OperatorManager {
       ...(options.tenancy === undefined ? {} : { tenancy: options.tenancy }),
     });
     const operatorOptions: OperatorOptions = {
-      target: this.destinations,
+      destinations: this.destinations,
       ...(options.follow === undefined ? {} : { follow: options.follow }),
       ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
       ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
@@ -160,10 +161,12 @@ export class OperatorManager {
     options: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal },
   ): Promise<HealthStatus> {
     const deadline = Date.now() + options.timeoutMs;
-    let health = await this.destinations.health(app, options.signal);
+    const read = () =>
+      onDestination(this.destinations, app, options.signal, (l) => l.destination.health(app, options.signal));
+    let health = await read();
     while (health !== 'Healthy' && health !== 'Degraded' && Date.now() < deadline) {
       await sleep(options.intervalMs ?? 500, options.signal);
-      health = await this.destinations.health(app, options.signal);
+      health = await read();
     }
     return health;
   }

@@ -8,8 +8,8 @@ import { ErrorCodes, EventHub, GitOpsError, toGitOpsError } from '../runtime/ind
 import { applicationKey } from './application.js';
 import type { Application, ApplicationStatus } from './application.js';
 import type { DriftEvent } from '../sync/index.js';
-import { formatObjectDiffs } from './sync-target.js';
-import type { ObjectDiff, SyncTarget } from './sync-target.js';
+import { formatObjectDiffs, onDestination } from './destination.js';
+import type { Destinations, ObjectDiff } from './destination.js';
 import { ApplicationReconciler } from './reconciler.js';
 import type { SyncRecord, TriggerReason } from './reconciler.js';
 import { Renderer, renderContextOf } from './render.js';
@@ -30,7 +30,8 @@ export type OperatorEvent =
   | { type: 'drift-watch-failed'; app: string; error: GitOpsError };
 
 export interface OperatorOptions {
-  target: SyncTarget;
+  /** Where applications' objects go: one `EngineTarget`, or `DestinationTargets` for several clusters. */
+  destinations: Destinations;
   renderer?: Renderer;
   /** Credentials for an application's repository (e.g. from its Secret); none by default. */
   credentialsFor?: (app: Application) => Promise<Credentials | undefined>;
@@ -56,7 +57,7 @@ export interface ApplicationView {
 
 export class Operator {
   readonly renderer: Renderer;
-  private readonly target: SyncTarget;
+  private readonly destinations: Destinations;
   private readonly reconcilers = new Map<string, ApplicationReconciler>();
   private readonly sources: GitSources;
   private readonly hub = new EventHub<OperatorEvent>((error) =>
@@ -66,7 +67,7 @@ export class Operator {
   private readonly writeBack: StatusWriteBack;
 
   constructor(private readonly options: OperatorOptions) {
-    this.target = options.target;
+    this.destinations = options.destinations;
     this.renderer = options.renderer ?? new Renderer();
     this.writeBack = new StatusWriteBack({ credentialsFor: options.credentialsFor });
     this.sources = new GitSources({
@@ -100,7 +101,7 @@ export class Operator {
         source: (a, signal) => this.sources.source(a, signal),
         renderer: this.renderer,
         renderContext: (a, signal) => this.renderContext(a, signal),
-        target: this.target,
+        destinations: this.destinations,
         unhealthyDependencies: (a) => this.unhealthyDependencies(a),
         onStatus: (a, status) => {
           this.hub.emit({ type: 'status', app: applicationKey(a), status });
@@ -215,22 +216,21 @@ export class Operator {
       ac.signal,
       await this.renderContext(app, ac.signal),
     );
-    return this.target.diff(
-      app,
-      rendered.flatMap((r) => r.objects),
-      ac.signal,
+    const objects = rendered.flatMap((r) => r.objects);
+    return onDestination(this.destinations, app, ac.signal, async (lease) =>
+      lease.destination.diff(app, (await lease.admit(app, objects, ac.signal)).allowed, ac.signal),
     );
   }
 
   /** What rendering needs of `app`: its Helm settings, the destination's capabilities, chart repositories. */
   async renderContext(app: Application, signal?: AbortSignal): Promise<RenderContext> {
-    const target = this.target;
+    const destinations = this.destinations;
     const repositories =
       (app.spec.source.helm?.repositories.length ?? 0) > 0
         ? await this.options.chartRepositoriesFor?.(app)
         : undefined;
     return renderContextOf(app, {
-      ...(target.capabilities === undefined ? {} : { capabilities: (a, s) => target.capabilities!(a, s) }),
+      capabilities: (a, s) => onDestination(destinations, a, s, (l) => l.destination.capabilities(a, s)),
       ...(repositories === undefined ? {} : { repositories }),
       ...(signal === undefined ? {} : { signal }),
     });

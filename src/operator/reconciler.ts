@@ -2,6 +2,9 @@
  * One application's reconcile loop. At most one sync runs at a time; triggers that arrive during
  * a sync collapse into one follow-up. A failure is reported and retried with backoff, never
  * thrown out of the loop: an unreachable remote or API server is just another failed attempt.
+ *
+ * From a trigger to an apply in three hops: a trigger calls `trigger()`, the reconciler asks its
+ * `Destinations` for the application's destination, and calls that destination's `SyncEngine`.
  */
 import { setMaxListeners } from 'node:events';
 
@@ -16,7 +19,10 @@ import type { HealthStatus } from '../sync/index.js';
 import type { DriftEvent } from '../sync/index.js';
 import { selfHealBackoff } from './self-heal.js';
 import { alreadyApplied, nextStep, type ReconcileFacts } from './reconcile-decision.js';
-import type { SyncTarget } from './sync-target.js';
+import { onDestination } from './destination.js';
+import type { DestinationLease, Destinations, SyncOutcome } from './destination.js';
+import { syncOutcomeOf } from './engine-target.js';
+import { refusalError } from './tenancy.js';
 
 export type TriggerReason =
   'start' | 'revision' | 'timer' | 'webhook' | 'drift' | 'manual' | 'dependency' | 'retry';
@@ -40,7 +46,8 @@ export interface ReconcilerContext {
   renderer: Renderer;
   /** What rendering needs of the application (Helm settings, capabilities); its own name and namespace by default. */
   renderContext?(app: Application, signal: AbortSignal): Promise<RenderContext>;
-  target: SyncTarget;
+  /** Where the application's objects go: its destination's engine, held for each call. */
+  destinations: Destinations;
   /** Names of dependencies that are not healthy yet (empty when the app may sync). */
   unhealthyDependencies(app: Application): string[];
   onStatus?(app: Application, status: ApplicationStatus): void;
@@ -213,13 +220,14 @@ export class ApplicationReconciler {
             source = await this.context.source(app, signal);
             revision = source.revision;
             facts.revision = revision;
-            facts.applied = (await this.context.target.appliedRevision(app, signal)) ?? null;
+            facts.applied =
+              (await this.#on(app, signal, (l) => l.destination.appliedRevision(app, signal))) ?? null;
             facts.driftKnown =
               !this.canWatchDrift() ||
               (this.driftWatch?.revision === revision && this.drifted.size === 0 && !this.driftConfirmed);
             break;
           case 'unchanged':
-            this.succeed(revision!, undefined, await this.context.target.health(app, signal));
+            this.succeed(revision!, undefined, await this.#health(app, signal));
             this.context.onSync?.(record(app, reason, 'unchanged', began, revision, 0));
             return this.state;
           case 'render': {
@@ -238,11 +246,13 @@ export class ApplicationReconciler {
             break;
           }
           case 'check-drift':
-            facts.drifted = await this.context.target.drifted(app, objects, signal);
+            facts.drifted = await this.#on(app, signal, async (l) =>
+              l.destination.drifted(app, (await l.admit(app, objects, signal)).allowed, signal),
+            );
             break;
           case 'confirm':
           case 'report-drift': {
-            const health = await this.context.target.health(app, signal);
+            const health = await this.#health(app, signal);
             if (step === 'report-drift') this.outOfSync(revision!, health);
             else {
               this.drifted.clear();
@@ -259,15 +269,7 @@ export class ApplicationReconciler {
       revision = revision!;
       const healing = alreadyApplied(facts);
       this.setStatus({ phase: 'Syncing', lastAttemptedRevision: revision });
-      const outcome = await this.context.target.sync({
-        app,
-        revision,
-        objects,
-        dryRun: this.options.dryRun === true,
-        signal,
-        onWave: (w) =>
-          this.context.onProgress?.(app, `apply wave ${w.index + 1}/${w.total} (${w.objects} objects)`),
-      });
+      const outcome = await this.#on(app, signal, (lease) => this.#apply(lease, app, revision!, objects));
       const hooks = (outcome.result?.objects ?? [])
         .filter((o) => o.hook !== undefined && o.hook.outcome !== 'NotRun')
         .map(
@@ -299,6 +301,50 @@ export class ApplicationReconciler {
       this.context.onSync?.(record(app, reason, 'failed', began, revision, objects.length, error));
     }
     return this.state;
+  }
+
+  /** Holds `app`'s destination for one call. */
+  #on<T>(app: Application, signal: AbortSignal, call: (lease: DestinationLease) => Promise<T>): Promise<T> {
+    return onDestination(this.context.destinations, app, signal, call);
+  }
+
+  #health(app: Application, signal: AbortSignal): Promise<HealthStatus> {
+    return this.#on(app, signal, (l) => l.destination.health(app, signal));
+  }
+
+  /**
+   * The apply: the objects tenancy admits go to the destination's engine, between the marks of
+   * the revision begun and complete. Refused objects change nothing and turn prune off (it could
+   * remove one applied before); they are reported failed, and the others still applied.
+   */
+  async #apply(
+    lease: DestinationLease,
+    app: Application,
+    revision: string,
+    objects: readonly KubeObject[],
+  ): Promise<SyncOutcome> {
+    const signal = this.lifetime.signal;
+    const dryRun = this.options.dryRun === true;
+    const { destination } = lease;
+    const { allowed, refused } = await lease.admit(app, objects, signal);
+    const policy = refused.length === 0 ? app : withoutPrune(app);
+    if (!dryRun) await destination.beginRevision(app, revision, allowed, signal);
+    const result = await destination.engine.sync(
+      destination.syncRequest(policy, allowed, {
+        dryRun,
+        signal,
+        onWave: (w) =>
+          this.context.onProgress?.(app, `apply wave ${w.index + 1}/${w.total} (${w.objects} objects)`),
+      }),
+    );
+    const outcome = syncOutcomeOf(result);
+    if (!dryRun && outcome.error === undefined) await destination.completeRevision(app, revision, signal);
+    if (refused.length === 0) return outcome;
+    return {
+      ...outcome,
+      objects: [...refused, ...outcome.objects],
+      error: outcome.error ?? refusalError(app, refused, objects.length),
+    };
   }
 
   private succeed(revision: string, objects: ApplicationStatus['objects'], health: HealthStatus): void {
@@ -338,14 +384,9 @@ export class ApplicationReconciler {
     this.scheduleHealthCheck(health);
   }
 
-  // Watches need a target that can watch and a reconciler that keeps running (not one-shot).
+  // Watches need a reconciler that keeps running (not one-shot).
   private canWatchDrift(): boolean {
-    return (
-      this.context.target.watchDrift !== undefined &&
-      this.options.timer === true &&
-      this.options.dryRun !== true &&
-      !this.stopped
-    );
+    return this.options.timer === true && this.options.dryRun !== true && !this.stopped;
   }
 
   /**
@@ -356,8 +397,7 @@ export class ApplicationReconciler {
    * tried again after the next sync.
    */
   private watchDrift(app: Application, revision: string, objects: readonly KubeObject[]): void {
-    const target = this.context.target;
-    if (target.watchDrift === undefined || !this.canWatchDrift()) {
+    if (!this.canWatchDrift()) {
       void this.stopDriftWatch();
       return;
     }
@@ -370,33 +410,58 @@ export class ApplicationReconciler {
       revision,
       spec,
       controller,
-      stop: target
-        .watchDrift(
-          app,
-          objects,
-          (event) => {
-            // A replaced watch may still report what the new revision's own sync changed.
-            if (this.driftWatch !== watch) return;
-            if (event.error !== undefined) {
-              // The watch is broken: forget it, so the next sync starts a new one.
-              void this.stopDriftWatch();
-              this.context.onDriftWatchError?.(this.current, event.error);
-              return;
-            }
-            this.drifted.set(event.id, event.reason);
-            this.context.onDrift?.(this.current, event);
-            this.triggerForDrift(event.id);
-          },
-          controller.signal,
-        )
-        .catch((err: unknown) => {
-          if (this.driftWatch === watch) this.driftWatch = undefined;
-          if (!this.stopped && !controller.signal.aborted)
-            this.context.onDriftWatchError?.(this.current, toGitOpsError(err));
-          return undefined;
-        }),
+      stop: this.#watchOnDestination(
+        app,
+        objects,
+        (event) => {
+          // A replaced watch may still report what the new revision's own sync changed.
+          if (this.driftWatch !== watch) return;
+          if (event.error !== undefined) {
+            // The watch is broken: forget it, so the next sync starts a new one.
+            void this.stopDriftWatch();
+            this.context.onDriftWatchError?.(this.current, event.error);
+            return;
+          }
+          this.drifted.set(event.id, event.reason);
+          this.context.onDrift?.(this.current, event);
+          this.triggerForDrift(event.id);
+        },
+        controller.signal,
+      ).catch((err: unknown) => {
+        if (this.driftWatch === watch) this.driftWatch = undefined;
+        if (!this.stopped && !controller.signal.aborted)
+          this.context.onDriftWatchError?.(this.current, toGitOpsError(err));
+        return undefined;
+      }),
     };
     this.driftWatch = watch;
+  }
+
+  /** A drift watch on `app`'s destination, which stays held until the watch is stopped. */
+  async #watchOnDestination(
+    app: Application,
+    objects: readonly KubeObject[],
+    onDrift: (event: DriftEvent) => void,
+    signal: AbortSignal,
+  ): Promise<() => Promise<void>> {
+    const lease = await this.context.destinations.acquire(app, signal);
+    try {
+      const { allowed } = await lease.admit(app, objects, signal);
+      const stop = await lease.destination.watchDrift(app, allowed, onDrift, signal);
+      let stopped = false;
+      return async () => {
+        if (stopped) return;
+        stopped = true;
+        try {
+          await stop();
+        } finally {
+          lease.release();
+        }
+      };
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
   }
 
   /** A sync for drift: at once, or, with self-heal on, after the one self-heal backoff of drift.ts. */
@@ -515,6 +580,11 @@ const strength: Record<TriggerReason, number> = {
 };
 
 // A collapsed follow-up keeps the most forceful reason: a manual sync re-applies even an applied revision.
+// The application with prune off, for a sync some of whose objects tenancy refused.
+function withoutPrune(app: Application): Application {
+  return { ...app, spec: { ...app.spec, policy: { ...app.spec.policy, prune: false } } };
+}
+
 function strongest(a: TriggerReason, b: TriggerReason): TriggerReason {
   return strength[a] >= strength[b] ? a : b;
 }

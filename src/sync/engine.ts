@@ -64,7 +64,8 @@ export class SyncEngine {
   readonly healthTimeoutMs: number;
   readonly healthPollIntervalMs: number;
   readonly hookTimeoutMs: number;
-  readonly #plans = new Map<string, Plan>();
+  /** Per application, the plan of its last (non-dry-run) sync and the objects it was made from. */
+  readonly #plans = new Map<string, { plan: Plan; objects: SyncRequest['objects'] }>();
 
   constructor(client: KubeClient, options: SyncEngineOptions = {}) {
     this.client = client;
@@ -77,9 +78,15 @@ export class SyncEngine {
     this.hookTimeoutMs = options.hookTimeoutMs ?? 10 * 60_000;
   }
 
-  /** The plan of the last (non-dry-run) sync of an application, as drift watching uses it. */
-  lastPlan(application: string): Plan | undefined {
-    return this.#plans.get(application);
+  /**
+   * The plan of the last (non-dry-run) sync of an application, as drift watching uses it; with
+   * `objects`, only when that sync was given this very array (so a caller never gets a plan of
+   * other objects).
+   */
+  lastPlan(application: string, objects?: SyncRequest['objects']): Plan | undefined {
+    const last = this.#plans.get(application);
+    if (last === undefined || (objects !== undefined && last.objects !== objects)) return undefined;
+    return last.plan;
   }
 
   /** The plan for a request: needs discovery only for kinds that are not built in. */
@@ -146,7 +153,7 @@ export class SyncEngine {
     if (run.stop === undefined) await run.recordInventory();
     const pruned = await pruneLeftovers(run);
     await storeInventory(run, pruned);
-    if (!run.dryRun) this.#plans.set(request.application, plan);
+    if (!run.dryRun) this.#plans.set(request.application, { plan, objects: request.objects });
     if (run.stop !== undefined) run.errors.unshift(run.stop);
     return this.#result(request, started, before, objectResults(run, pruned), run.errors);
   }

@@ -1,70 +1,69 @@
 /**
- * The operator's target and the engine's options, on the real control plane: with progress
- * asked for, the input is planned once (the engine reports waves from its own plan), and the
- * Application's policy reaches the engine whole as `SyncOptions`, for syncs and drift dry-runs.
+ * The operator's destination and the engine's options, on the real control plane: a sync goes
+ * from the reconciler straight to the destination's engine; with progress reported the input is
+ * planned once (the engine reports waves from its own plan), and the Application's policy
+ * reaches the engine whole as `SyncOptions`, for syncs and drift dry-runs.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
-import { KubeClient } from '../../src/kube/index.js';
-import type { KubeObject } from '../../src/runtime/index.js';
-import { EngineTarget, applicationFor } from '../../src/operator/index.js';
+import { EngineTarget, Operator, applicationFor } from '../../src/operator/index.js';
 import { SYNC_WAVE_ANNOTATION, syncOptionsOf } from '../../src/sync/index.js';
 import type { SyncRequest } from '../../src/sync/index.js';
-import { clusterSetupTimeoutMs, testNamespace, useCluster } from '../support/cluster/index.js';
-import type { TestCluster } from '../support/cluster/index.js';
+import type { KubeObject } from '../../src/runtime/index.js';
+import { testNamespace } from '../support/cluster/index.js';
+import { operatorHarness } from './operator-harness.js';
 
-let cluster: TestCluster;
-let client: KubeClient;
+const h = operatorHarness(['git']);
 
-beforeAll(async () => {
-  cluster = await useCluster();
-  client = KubeClient.fromKubeconfig({ kubeconfigPath: cluster.kubeconfigPath });
-}, clusterSetupTimeoutMs);
-
-afterAll(() => client?.close());
-
-const cm = (name: string, namespace: string, wave: number, data: Record<string, unknown> = { v: '1' }) =>
+const cm = (name: string, namespace: string, wave: number): KubeObject =>
   ({
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name, namespace, annotations: { [SYNC_WAVE_ANNOTATION]: String(wave) } },
-    data,
+    data: { v: '1' },
   }) as KubeObject;
 
-describe('the operator’s target', () => {
-  it('plans once when progress is asked for, and passes the policy’s sync options whole', async () => {
-    const ns = await testNamespace(cluster, 'target-options');
-    const target = new EngineTarget({ client });
+const yamlOf = (name: string, namespace: string, wave: number) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\n` +
+  `  annotations:\n    ${SYNC_WAVE_ANNOTATION}: "${wave}"\ndata:\n  v: "1"\n`;
+
+describe('the operator’s destination', () => {
+  it('plans once when progress is reported, and passes the policy’s sync options whole', async () => {
+    const ns = await testNamespace(h.cluster, 'target-options');
+    const repo = await h.server.createRepo(`opts-${ns.name}`, {
+      files: { 'one.yaml': yamlOf('one', ns.name, 0), 'two.yaml': yamlOf('two', ns.name, 1) },
+    });
+    const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
+    h.targets.push(target);
     const plan = vi.spyOn(target.engine, 'plan');
     const sync = vi.spyOn(target.engine, 'sync');
+    const operator = new Operator({ destinations: target, follow: false });
+    h.operators.push(operator);
+    const seen: string[] = [];
+    operator.on((e) => {
+      if (e.type === 'progress' && e.step.startsWith('apply wave')) seen.push(e.step);
+    });
     const app = applicationFor({
       name: 'opts',
       namespace: ns.name,
-      repoURL: 'https://git.example/opts.git',
+      repoURL: repo.urls.git!,
       destinationNamespace: ns.name,
       prune: true,
       waitForHealth: true,
     });
-    const seen: Array<{ index: number; total: number; objects: number }> = [];
-    const outcome = await target.sync({
-      app,
-      revision: 'r1',
-      objects: [cm('one', ns.name, 0), cm('two', ns.name, 1)],
-      dryRun: false,
-      onWave: (w) => seen.push(w),
-    });
-    expect(outcome.error).toBeUndefined();
+    operator.upsert(app);
+    const [view] = await operator.syncAll('manual');
+    expect(view!.status.lastError).toBeUndefined();
+    expect(view!.status.phase).toBe('Synced');
     expect(plan).toHaveBeenCalledTimes(1);
-    expect(seen).toEqual([
-      { index: 0, total: 2, objects: 1 },
-      { index: 1, total: 2, objects: 1 },
-    ]);
+    expect(seen).toEqual(['apply wave 1/2 (1 objects)', 'apply wave 2/2 (1 objects)']);
+    expect(sync).toHaveBeenCalledTimes(1);
     const request = sync.mock.calls[0]![0] as SyncRequest;
     expect(request).toMatchObject({ prune: true, waitForHealth: true, dryRun: false });
 
     await target.drifted(app, [cm('one', ns.name, 0)]);
     expect(sync.mock.calls[1]![0]).toMatchObject({ prune: true, waitForHealth: true, dryRun: true });
-  });
+  }, 120_000);
 
   it('takes the sync options, and only them, from an Application’s policy', () => {
     const app = applicationFor({

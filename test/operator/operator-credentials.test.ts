@@ -50,7 +50,7 @@ describe('repository credentials from a Secret reference', () => {
     const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
     targets.push(target);
     const operator = new Operator({
-      target,
+      destinations: target,
       follow: false,
       credentialsFor: (a) => credentialsFromSecret(target.client, a),
     });

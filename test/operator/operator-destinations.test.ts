@@ -66,7 +66,7 @@ function newOperator(
   h.targets.push(local);
   const targets = new DestinationTargets(local, options);
   destinations.push(targets);
-  const operator = new Operator({ target: targets, follow });
+  const operator = new Operator({ destinations: targets, follow });
   h.operators.push(operator);
   return { operator, targets };
 }

@@ -23,7 +23,11 @@ const h = operatorHarness(['git']);
 function newOperator(): { operator: Operator; events: OperatorEvent[] } {
   const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
   h.targets.push(target);
-  const operator = new Operator({ target, follow: true, events: new SyncEventRecorder(target.client) });
+  const operator = new Operator({
+    destinations: target,
+    follow: true,
+    events: new SyncEventRecorder(target.client),
+  });
   h.operators.push(operator);
   const events: OperatorEvent[] = [];
   operator.on((e) => events.push(e));
@@ -197,7 +201,7 @@ describe('drift without self-heal', () => {
     });
     const target = new EngineTarget({ client: new KubeClient(kubeconfigFromText(kubeconfig)) });
     h.targets.push(target);
-    const operator = new Operator({ target, follow: true });
+    const operator = new Operator({ destinations: target, follow: true });
     h.operators.push(operator);
     const events: OperatorEvent[] = [];
     operator.on((e) => events.push(e));
@@ -275,7 +279,7 @@ describe('drift without self-heal', () => {
       });
       const client = new KubeClient(kubeconfigFromText(kubeconfig));
       const target = new EngineTarget({ client });
-      const operator = new Operator({ target, follow: true });
+      const operator = new Operator({ destinations: target, follow: true });
       const events: OperatorEvent[] = [];
       operator.on((e) => events.push(e));
       const repo = await h.server.createRepo(`drift-stop-${home.name}`, {

@@ -69,7 +69,7 @@ describe('Helm charts through the operator', () => {
       h.targets.push(eventsTarget);
       const eventsClient = eventsTarget.client;
       const operator = new Operator({
-        target,
+        destinations: target,
         renderer,
         follow: false,
         chartRepositoriesFor: (app) => chartRepositoriesFromSecrets(target.client, app),
@@ -192,7 +192,7 @@ describe('Helm charts through the operator', () => {
     const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
     h.targets.push(target);
     const operator = new Operator({
-      target,
+      destinations: target,
       renderer: new Renderer({ helm: new HelmRenderer({ helm: await ensureHelm() }) }),
       follow: false,
     });

@@ -61,7 +61,7 @@ describe('kustomize rendering through the operator', () => {
     const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
     targets.push(target);
     const renderer = new Renderer({ kubectl: wrapper });
-    const operator = new Operator({ target, renderer, follow: false });
+    const operator = new Operator({ destinations: target, renderer, follow: false });
     operators.push(operator);
     operator.upsert(
       applicationFor({

@@ -39,7 +39,7 @@ function app(namespace: string, repoURL: string, targetRevision: string): Applic
 function newOperator(): { operator: Operator; events: OperatorEvent[] } {
   const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
   targets.push(target);
-  const operator = new Operator({ target, follow: false });
+  const operator = new Operator({ destinations: target, follow: false });
   operators.push(operator);
   const events: OperatorEvent[] = [];
   operator.on((event) => events.push(event));

@@ -47,7 +47,7 @@ function app(namespace: string, repoURL: string, targetRevision: string): Applic
 function newOperator(): Operator {
   const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
   targets.push(target);
-  const operator = new Operator({ target, follow: false });
+  const operator = new Operator({ destinations: target, follow: false });
   operators.push(operator);
   return operator;
 }

@@ -73,7 +73,7 @@ describe('status written back to Git', () => {
     });
     const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
     targets.push(target);
-    const operator = new Operator({ target });
+    const operator = new Operator({ destinations: target });
     operators.push(operator);
     const written: Array<Extract<OperatorEvent, { type: 'status-write-back' }>> = [];
     operator.on((e) => {

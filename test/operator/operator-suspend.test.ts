@@ -18,7 +18,7 @@ describe('spec.suspend', () => {
       },
     });
     const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
-    const operator = new Operator({ target, follow: false });
+    const operator = new Operator({ destinations: target, follow: false });
     try {
       const base = applicationFor({ name: 'held', namespace: home.name, repoURL: repo.urls.git! });
       const app = toApplication({

@@ -49,7 +49,11 @@ function newOperator(follow = false): Operator {
     healthPollIntervalMs: 250,
   });
   targets.push(target);
-  const operator = new Operator({ target, follow, events: new SyncEventRecorder(target.client) });
+  const operator = new Operator({
+    destinations: target,
+    follow,
+    events: new SyncEventRecorder(target.client),
+  });
   operators.push(operator);
   return operator;
 }

@@ -16,7 +16,7 @@ let port: number;
 
 beforeAll(async () => {
   const cluster = await useCluster();
-  operator = new Operator({ target: new EngineTarget({ kubeconfig: cluster.kubeconfigPath }) });
+  operator = new Operator({ destinations: new EngineTarget({ kubeconfig: cluster.kubeconfigPath }) });
   server = createServer({
     operator,
     apiToken: 'limits-token',

@@ -34,7 +34,7 @@ beforeAll(async () => {
   repo = await git.createRepo(`team/hook-${home.name}`, {
     files: { 'app/cm.yaml': configMap('hooked', 'first') },
   });
-  operator = new Operator({ target: new EngineTarget({ kubeconfig: cluster.kubeconfigPath }) });
+  operator = new Operator({ destinations: new EngineTarget({ kubeconfig: cluster.kubeconfigPath }) });
   // A long interval: only the webhook can make this operator see a push within the test.
   operator.upsert(
     applicationFor({

@@ -210,3 +210,31 @@ function commonSubsequence(a: readonly string[], b: readonly string[]): Array<[n
   }
   return [...result, ...suffix];
 }
+
+/** A run of new items in the list after an edit: `after[start..end]`, none matched to an old item. */
+export interface InsertedRun {
+  start: number;
+  end: number;
+  /** The old item the run follows (the matched item just before it), if any. */
+  previous: number | undefined;
+}
+
+/** The runs of `after`'s items that no pair of `pairs` (old index, new index) matched, in order. */
+export function insertedRuns(
+  pairs: ReadonlyArray<readonly [number, number]>,
+  afterLength: number,
+): InsertedRun[] {
+  const matchedAfter = new Map(pairs.map(([i, j]) => [j, i]));
+  const runs: InsertedRun[] = [];
+  for (let j = 0; j < afterLength;) {
+    if (matchedAfter.has(j)) {
+      j++;
+      continue;
+    }
+    let k = j;
+    while (k + 1 < afterLength && !matchedAfter.has(k + 1)) k++;
+    runs.push({ start: j, end: k, previous: j > 0 ? matchedAfter.get(j - 1) : undefined });
+    j = k + 1;
+  }
+  return runs;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectMergeKey, matchSequence } from '../../../src/serializer/edit/sequence.js';
+import { detectMergeKey, insertedRuns, matchSequence } from '../../../src/serializer/edit/sequence.js';
 
 describe('matchSequence', () => {
   it('matches items by the merge key when every item has a unique one', () => {
@@ -93,5 +93,33 @@ describe('matchSequence', () => {
       [0, 0],
       [1, 1],
     ]);
+  });
+});
+
+describe('insertedRuns', () => {
+  it('gives each run of unmatched new items with the old item it follows', () => {
+    // after: [new, kept(0), new, new, kept(2), new]
+    const pairs: Array<[number, number]> = [
+      [0, 1],
+      [2, 4],
+    ];
+    expect(insertedRuns(pairs, 6)).toEqual([
+      { start: 0, end: 0, previous: undefined },
+      { start: 2, end: 3, previous: 0 },
+      { start: 5, end: 5, previous: 2 },
+    ]);
+  });
+
+  it('gives none when every new item is matched, and one run when none is', () => {
+    expect(
+      insertedRuns(
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        2,
+      ),
+    ).toEqual([]);
+    expect(insertedRuns([], 3)).toEqual([{ start: 0, end: 2, previous: undefined }]);
   });
 });

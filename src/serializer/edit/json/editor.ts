@@ -14,7 +14,7 @@ import { editFailed } from '../errors.js';
 import { applySplices } from '../splices.js';
 import type { Splice } from '../splices.js';
 import { SourceLines } from '../../shared/lines.js';
-import { matchSequence } from '../sequence.js';
+import { insertedRuns, matchSequence } from '../sequence.js';
 import { definedKeys, firstDifference, formatPath, isPlainObject, memoizedDeepEqual } from '../values.js';
 import type { FieldPath } from '../values.js';
 import { parseJsonTree } from '../../shared/json-tree.js';
@@ -189,25 +189,16 @@ class JsonEditor {
       items.map((_, i) => !keptBefore.has(i)),
     );
     const layout = this.layout(node);
-    const matchedAfter = new Map(pairs.map(([i, j]) => [j, i]));
-    for (let j = 0; j < after.length;) {
-      if (matchedAfter.has(j)) {
-        j++;
-        continue;
-      }
-      let k = j;
-      while (k + 1 < after.length && !matchedAfter.has(k + 1)) k++;
+    for (const { start: j, end: k, previous } of insertedRuns(pairs, after.length)) {
       const text = after
         .slice(j, k + 1)
         .map((value, x) => this.stringify(value, layout.indent, layout.multiline, [...path, j + x]))
         .join(layout.separator);
-      const previous = j > 0 ? matchedAfter.get(j - 1) : undefined;
       const anchor = items[previous ?? first[0]];
       if (anchor !== undefined) {
         if (previous !== undefined) this.splice(anchor.end, anchor.end, layout.separator + text);
         else this.splice(anchor.start, anchor.start, text + layout.separator);
       }
-      j = k + 1;
     }
   }
 

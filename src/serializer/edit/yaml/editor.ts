@@ -34,7 +34,7 @@ import { editFailed } from '../errors.js';
 import { applySplices } from '../splices.js';
 import type { Splice } from '../splices.js';
 import { LineKind, SourceLines } from '../../shared/lines.js';
-import { matchSequence } from '../sequence.js';
+import { insertedRuns, matchSequence } from '../sequence.js';
 import {
   definedKeys,
   firstDifference,
@@ -387,17 +387,18 @@ class YamlEditor {
       items.map((_, i) => !keptBefore.has(i)),
       (i) => [...src, i],
     );
-    const matchedAfter = new Map(pairs.map(([i, j]) => [j, i]));
-    for (let j = 0; j < after.length;) {
-      if (matchedAfter.has(j)) {
-        j++;
-        continue;
-      }
-      let k = j;
-      while (k + 1 < after.length && !matchedAfter.has(k + 1)) k++;
-      const previous = j > 0 ? matchedAfter.get(j - 1) : undefined;
-      this.insertItems(node, items, previous, firstKept, after.slice(j, k + 1), column, [...path], j, src);
-      j = k + 1;
+    for (const { start, end, previous } of insertedRuns(pairs, after.length)) {
+      this.insertItems(
+        node,
+        items,
+        previous,
+        firstKept,
+        after.slice(start, end + 1),
+        column,
+        [...path],
+        start,
+        src,
+      );
     }
   }
 

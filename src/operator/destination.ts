@@ -1,26 +1,46 @@
 /**
- * What a reconciler needs from a cluster: apply an application's objects at a revision, say
- * whether they drifted, show a diff, tell how healthy they are, and remember which revision was
- * fully applied (so a restarted operator does not apply it again without need).
+ * Where a reconciler applies: `Destinations` hands out the destination of an application (its
+ * cluster's client and apply engine, held until released) together with the tenancy check of
+ * its objects. The reconciler then calls that engine itself, so a trigger reaches an apply in
+ * three hops: trigger -> reconciler -> (destination's) SyncEngine. Also the outcome of a sync
+ * as the reconciler reports it, and the diff's text form.
  */
 import { stringifyJson } from '../runtime/index.js';
-import type { HelmCapabilities } from '../helm/index.js';
 import type { GitOpsError, KubeObject } from '../runtime/index.js';
 import type { Application, ObjectSyncResult } from './application.js';
-import type { DriftEvent } from '../sync/index.js';
+import type { EngineTarget } from './engine-target.js';
 import type { FieldChange } from '../sync/index.js';
 import type { HealthStatus } from '../sync/index.js';
 import type { SyncResult } from '../sync/index.js';
+import type { Admission } from './tenancy.js';
 
-export interface TargetSyncRequest {
-  app: Application;
-  revision: string;
-  objects: readonly KubeObject[];
-  /** The operator's dry-run mode; the other sync options come from the Application's policy. */
-  dryRun: boolean;
-  signal?: AbortSignal;
-  /** Called as each wave with objects starts to apply, from the sync's own plan. */
-  onWave?: (wave: { index: number; total: number; objects: number }) => void;
+/** An application's destination, held: its engine is not closed before `release()`. */
+export interface DestinationLease {
+  /** The destination cluster's client, apply engine and revision marks. */
+  destination: EngineTarget;
+  /** Splits objects into those this application may apply there and those tenancy refuses. */
+  admit(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<Admission>;
+  release(): void;
+}
+
+/** Hands out each application's destination: one cluster, or one per kubeconfig Secret and identity. */
+export interface Destinations {
+  acquire(app: Application, signal?: AbortSignal): Promise<DestinationLease>;
+}
+
+/** Runs `call` on `app`'s destination and releases it afterwards, also when `call` throws. */
+export async function onDestination<T>(
+  destinations: Destinations,
+  app: Application,
+  signal: AbortSignal | undefined,
+  call: (lease: DestinationLease) => Promise<T>,
+): Promise<T> {
+  const lease = await destinations.acquire(app, signal);
+  try {
+    return await call(lease);
+  } finally {
+    lease.release();
+  }
 }
 
 export interface SyncOutcome {
@@ -61,31 +81,6 @@ export function formatObjectDiffs(diffs: readonly ObjectDiff[]): string {
     return lines.join('\n');
   });
   return blocks.length === 0 ? '' : `${blocks.join('\n')}\n`;
-}
-
-export interface SyncTarget {
-  sync(request: TargetSyncRequest): Promise<SyncOutcome>;
-  /** True when the live objects differ from `objects` in fields this operator manages. */
-  drifted(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<boolean>;
-  /** What a sync would change, one entry per object that would change (empty when in sync). */
-  diff(app: Application, objects: readonly KubeObject[], signal?: AbortSignal): Promise<ObjectDiff[]>;
-  /** The health of the objects the application last applied, read now. */
-  health(app: Application, signal?: AbortSignal): Promise<HealthStatus>;
-  appliedRevision(app: Application, signal?: AbortSignal): Promise<AppliedRevision | undefined>;
-  /** The destination's Kubernetes version and API versions, for Helm's `.Capabilities`. */
-  capabilities?(app: Application, signal?: AbortSignal): Promise<HelmCapabilities>;
-  /**
-   * Watches the cluster for changes to `objects` (as applied for `app`) that make them differ
-   * from what was applied, or delete them; `onDrift` hears each one. Resolves once watching (with
-   * the function that stops it). A target without it is checked for drift on the timer only.
-   */
-  watchDrift?(
-    app: Application,
-    objects: readonly KubeObject[],
-    onDrift: (event: DriftEvent) => void,
-    /** Ends the watch, also while it is still starting. */
-    signal?: AbortSignal,
-  ): Promise<() => Promise<void>>;
 }
 
 // Worst first: one degraded object makes the application degraded.

@@ -45,7 +45,7 @@ import type { JsonNode } from '../shared/json-tree.js';
 import { SourceLines } from '../shared/lines.js';
 import type { YamlNode as YamlView } from '../edit/yaml/nodes.js';
 import { documentRoot, locateField, positionAt } from '../shared/locate.js';
-import { countJsonKeys } from '../shared/json-tokens.js';
+import { countJsonKeys, jsonKeyAt } from '../shared/json-tokens.js';
 import { findNonFinite, KUBE_YAML_SCHEMA, mayHaveNonFinite } from '../shared/yaml11.js';
 
 export interface DecoderOptions {
@@ -459,7 +459,7 @@ export class FrameLocator {
     const doc = yaml().parseDocument(this.frame.text, { uniqueKeys: true });
     const dup = doc.errors.find((e) => e.code === 'DUPLICATE_KEY');
     if (dup === undefined) return undefined;
-    const key = keyAt(this.frame.text, dup.pos[0]);
+    const key = jsonKeyAt(this.frame.text, dup.pos[0]);
     return new GitOpsError(
       ErrorCodes.DuplicateKey,
       `duplicate key${key !== undefined ? ` ${JSON.stringify(key)}` : ''}: a key may appear only once in an object ` +
@@ -681,7 +681,7 @@ function countNewlines(text: string): number {
   return n;
 }
 
-/** The key written at `offset` (a duplicate's position), unquoted when it was quoted. */
+/** The YAML key written at `offset` (a duplicate's position), unquoted when it was quoted. */
 function keyAt(text: string, offset: number): string | undefined {
   const match = /^\s*("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:#\r\n]+?)\s*:/.exec(
     text.slice(offset, offset + 300),

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes, GitOpsError } from '../../runtime/index.js';
 import { exceedsBytes, frameTooLarge, resolveLimits, tooManyFrames } from './limits.js';
 import type { Limits } from './limits.js';
+import { JsonValueScanner, skipJsonSpace } from '../shared/json-tokens.js';
 
 export type ContentType = 'yaml' | 'json';
 
@@ -421,21 +422,12 @@ class YamlFrameSplitter implements FrameSplitter {
   }
 }
 
-const QUOTE = 34;
-const BACKSLASH = 92;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
-
-function isJsonSpace(c: number): boolean {
-  return c === SPACE || c === LF || c === CR || c === TAB;
-}
-
 /**
  * Cuts a JSON stream into its top-level values: one object, concatenated objects, or NDJSON.
- * A string-aware bracket scanner finds where each value ends; the whitespace after a value is
- * its terminator. Malformed input still yields frames, which then fail to decode with a position.
+ * The JSON tokenizer finds where each value ends (`JsonValueScanner` of json-tokens.ts, which
+ * reads each chunk once, so brackets inside strings do not count); the whitespace after a
+ * value is its terminator. Malformed input still yields frames, which then fail to decode
+ * with a position.
  */
 class JsonFrameSplitter implements FrameSplitter {
   /**
@@ -454,15 +446,14 @@ class JsonFrameSplitter implements FrameSplitter {
   private line = 1;
   /** Offset in the source where the current line starts. */
   private lineStart = 0;
+  /** Offset in the current frame's text up to which line breaks are counted. */
+  private linesCounted = 0;
   /** Where the current value starts in the frame's text, or -1 while between values. */
   private valueStart = -1;
   private valueLine = 1;
   private valueColumn = 1;
-  private depth = 0;
-  private inString = false;
-  private escaped = false;
-  /** A top-level value that is not an object or array (an error to report, not to guess about). */
-  private bareValue = false;
+  /** Follows the current value to its end. */
+  private value = new JsonValueScanner();
   private bom = false;
   /** Where the last value ended in the frame's text, or -1 if none is waiting for its terminator. */
   private valueEnd = -1;
@@ -520,81 +511,77 @@ class JsonFrameSplitter implements FrameSplitter {
     }
   }
 
+  /** Reads the tail: positions before it were read by an earlier push. */
   private scan(out: Frame[]): void {
-    // Positions before the tail were scanned by an earlier push: `i` is always in the tail.
-    let text = this.tail;
-    let offset = this.headLength;
     let i = this.pos;
-    while (i - offset < text.length) {
-      const c = text.charCodeAt(i - offset);
-      if (this.valueStart === -1 || this.valueEnd !== -1) {
-        // Between values: whitespace until the next value starts, which completes the last one.
-        if (isJsonSpace(c) || (c === BOM && this.base + i === 0)) {
-          if (c === LF) this.newline(i);
-          else if (c === BOM) this.bom = true;
-          i++;
-          continue;
-        }
-        if (this.valueEnd !== -1) {
-          this.emit(out, i);
-          i = 0;
-          text = this.tail;
-          offset = 0;
-        }
-        this.startValue(i, c);
-        i++;
-        continue;
-      }
-      if (this.inString) {
-        if (this.escaped) {
-          this.escaped = false;
-          // Not valid JSON, but the line still ends: later positions must count it.
-          if (c === LF) this.newline(i);
-        } else if (c === BACKSLASH) this.escaped = true;
-        else if (c === QUOTE) {
-          this.inString = false;
-          if (this.bareValue) this.valueEnd = i + 1;
-        } else if (c === LF) this.newline(i);
-      } else if (this.bareValue) {
-        if (isJsonSpace(c) || c === OPEN_BRACE || c === OPEN_BRACKET) {
-          this.valueEnd = i;
-          continue;
-        }
-      } else if (c === QUOTE) {
-        this.inString = true;
-      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-        this.depth++;
-      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        this.depth--;
-        if (this.depth === 0) this.valueEnd = i + 1;
-      } else if (c === LF) {
-        this.newline(i);
-      }
-      i++;
-      if (this.valueEnd === -1 && i - this.valueStart > this.limits.maxFrameBytes) this.tooLarge();
+    while (i < this.length) {
+      i = this.valueStart === -1 || this.valueEnd !== -1 ? this.between(out, i) : this.follow(i);
     }
+    this.countLines(i);
     this.pos = i;
   }
 
-  private startValue(i: number, c: number): void {
+  /**
+   * Between values: whitespace (and a BOM opening the stream) until the next value starts,
+   * which completes the last one. Returns where reading goes on: the new value's first
+   * character, or the end of the tail.
+   */
+  private between(out: Frame[], i: number): number {
+    const offset = this.headLength;
+    let local = skipJsonSpace(this.tail, i - offset);
+    if (this.tail.charCodeAt(local) === BOM && this.base + offset + local === 0) {
+      this.bom = true;
+      local = skipJsonSpace(this.tail, local + 1);
+    }
+    let start = offset + local;
+    if (start >= this.length) return start;
+    this.countLines(start);
+    if (this.valueEnd !== -1) {
+      this.emit(out, start);
+      start = 0;
+    }
+    this.startValue(start);
+    return start;
+  }
+
+  /** Reads the current value on through the tail; returns its end, or the tail's end. */
+  private follow(i: number): number {
+    const offset = this.headLength;
+    const end = this.value.scan(this.tail, i - offset);
+    const reached = end === -1 ? this.length : offset + end;
+    // What was read while the value was still open: not the bracket or quote that closed it.
+    this.checkSize(end !== -1 && this.value.closesItself ? reached - 1 : reached);
+    if (end !== -1) this.valueEnd = reached;
+    return reached;
+  }
+
+  /**
+   * Refuses a value once what was read of it while open, its first character aside, passes
+   * the limit (a whole value is measured in bytes again when it is emitted).
+   */
+  private checkSize(read: number): void {
+    if (read - this.valueStart > Math.max(1, this.limits.maxFrameBytes)) this.tooLarge();
+  }
+
+  private startValue(i: number): void {
     this.valueStart = i;
     this.valueLine = this.line;
     // A BOM takes no column.
     this.valueColumn = this.base + i - this.lineStart + 1 - (this.bom && this.line === 1 ? 1 : 0);
-    this.depth = 0;
-    this.inString = false;
-    this.escaped = false;
-    this.bareValue = false;
-    if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth = 1;
-    else {
-      this.bareValue = true;
-      this.inString = c === QUOTE;
-    }
+    this.value = new JsonValueScanner();
   }
 
-  private newline(i: number): void {
-    this.line++;
-    this.lineStart = this.base + i + 1;
+  /** Counts the line breaks of the frame's text before `to` (in the tail) not counted yet. */
+  private countLines(to: number): void {
+    const text = this.tail;
+    const offset = this.headLength;
+    for (let i = this.linesCounted; i < to; i++) {
+      if (text.charCodeAt(i - offset) === LF) {
+        this.line++;
+        this.lineStart = this.base + i + 1;
+      }
+    }
+    if (to > this.linesCounted) this.linesCounted = to;
   }
 
   /** Emits the waiting value with the text [valueEnd, end) as its terminator. */
@@ -626,6 +613,7 @@ class JsonFrameSplitter implements FrameSplitter {
     this.tail = buf.slice(end);
     this.base += end;
     this.pos = 0;
+    this.linesCounted -= end;
     this.valueStart = -1;
     this.valueEnd = -1;
   }

@@ -1,8 +1,9 @@
 /**
- * The one JSON tokenizer of the serializer: the frame splitter cuts streams with it, the
- * decoder counts keys and finds where a text stops being JSON with it, and the tree that the
- * JSON editor and the formatter work on is read with it. It reads one token at a time, with
- * no allocation per token, and never throws: a token that is not JSON comes back as
+ * The one JSON tokenizer of the serializer: the frame splitter finds where each value of a
+ * stream ends with it (`JsonValueScanner`, piece by piece, each piece read once), the decoder
+ * counts keys, finds a duplicate key's name and where a text stops being JSON with it, and the
+ * tree that the JSON editor and the formatter work on is read with it. It reads one token at a
+ * time, with no allocation per token, and never throws: a token that is not JSON comes back as
  * `Invalid` (or as a string with a `problem`), with the offsets a reader needs to report it.
  * A string is always read to its closing quote (or the end), even when something inside it
  * is not JSON, so a lenient reader (the frame splitter) still sees where it ends.
@@ -47,12 +48,21 @@ const LF = 10;
 const CR = 13;
 const QUOTE = 34;
 const BACKSLASH = 92;
+/** A blank or an opening bracket: where a value that is neither container nor string ends. */
+const BARE_END = /[ \t\r\n{[]/g;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?/y;
 const HEX4 = /[0-9a-fA-F]{4}/y;
 const LITERALS = ['true', 'false', 'null'] as const;
 
 export function isJsonSpace(c: number): boolean {
   return c === SPACE || c === LF || c === CR || c === TAB;
+}
+
+/** The offset of the first character at or after `from` that is not JSON whitespace. */
+export function skipJsonSpace(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && isJsonSpace(text.charCodeAt(i))) i++;
+  return i;
 }
 
 /** True when `c` may follow a backslash in a JSON string (`u` is checked with its digits). */
@@ -89,11 +99,8 @@ export class JsonTokenizer {
 
   /** Skips whitespace; returns the offset of the next character. */
   skipSpace(): number {
-    const text = this.text;
-    let i = this.pos;
-    while (i < text.length && isJsonSpace(text.charCodeAt(i))) i++;
-    this.pos = i;
-    return i;
+    this.pos = skipJsonSpace(this.text, this.pos);
+    return this.pos;
   }
 
   next(): JsonTokenType {
@@ -229,4 +236,109 @@ export function countJsonKeys(text: string): number {
     previous = type;
   }
   return count;
+}
+
+/**
+ * The key written at `offset` of a JSON text (a string followed by a colon), unescaped. It is
+ * looked for within the 300 characters from there, as for a YAML key: a longer key goes unnamed.
+ */
+export function jsonKeyAt(text: string, offset: number): string | undefined {
+  const window = text.slice(offset, offset + 300);
+  const tokens = new JsonTokenizer(window);
+  if (tokens.next() !== JsonTokenType.String || tokens.problem !== JsonProblem.None) return undefined;
+  const raw = window.slice(tokens.start, tokens.end);
+  if (tokens.next() !== JsonTokenType.Colon) return undefined;
+  return raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+}
+
+/** What the value being followed is: not started yet, an object or array, a string, or neither. */
+const ValueMode = { Start: 0, Container: 1, String: 2, Bare: 3 } as const;
+type ValueMode = (typeof ValueMode)[keyof typeof ValueMode];
+
+/**
+ * Follows one JSON value, with the tokenizer, through a text that arrives in pieces (the frame
+ * splitter's chunks), reading each piece once, to where the value ends: an object or array
+ * where its brackets balance (brackets inside strings do not count), a string at its closing
+ * quote, anything else (not JSON, but it still needs an end) at the next blank or opening
+ * bracket. What is not JSON only moves the end; nothing throws. Between pieces it keeps the
+ * nesting depth and a string left open, with an escape cut in two by the piece's end.
+ */
+export class JsonValueScanner {
+  private mode: ValueMode = ValueMode.Start;
+  private depth = 0;
+  /** The last piece ended inside a string: the next piece goes on with it. */
+  private openString = false;
+  /** ...right after the backslash of an escape: the next piece's first character is escaped. */
+  private escaped = false;
+
+  /**
+   * True when the value is an object, an array or a string, which its own last character (a
+   * bracket or a quote) ends; any other value ends at the blank or bracket after it.
+   */
+  get closesItself(): boolean {
+    return this.mode === ValueMode.Container || this.mode === ValueMode.String;
+  }
+
+  /**
+   * Reads the value on through `text` from `from` (the value's first character, not a blank,
+   * on the first call; where the last piece ended, 0, on the next ones). Returns the offset
+   * after the value's last character, or -1 when the value goes on after `text`.
+   */
+  scan(text: string, from: number): number {
+    if (from >= text.length) return -1;
+    const tokens = new JsonTokenizer(text, from);
+    if (this.mode === ValueMode.Start) return this.begin(tokens);
+    if (this.openString) {
+      tokens.continueString(from, this.escaped ? from + 1 : from);
+      if (this.stringCut(tokens)) return -1;
+      if (this.mode === ValueMode.String) return tokens.end;
+    }
+    if (this.mode === ValueMode.Bare) return bareEnd(text, from);
+    return this.container(tokens);
+  }
+
+  /** The value's first token says what it is. */
+  private begin(tokens: JsonTokenizer): number {
+    const from = tokens.pos;
+    const type = tokens.next();
+    if (type === JsonTokenType.BeginObject || type === JsonTokenType.BeginArray) {
+      this.mode = ValueMode.Container;
+      this.depth = 1;
+      return this.container(tokens);
+    }
+    if (type === JsonTokenType.String) {
+      this.mode = ValueMode.String;
+      return this.stringCut(tokens) ? -1 : tokens.end;
+    }
+    this.mode = ValueMode.Bare;
+    return bareEnd(tokens.text, from + 1);
+  }
+
+  /** Tokens of an object or array up to the one that closes it. */
+  private container(tokens: JsonTokenizer): number {
+    for (;;) {
+      const type = tokens.next();
+      if (type === JsonTokenType.End) return -1;
+      if (type === JsonTokenType.String && this.stringCut(tokens)) return -1;
+      if (type === JsonTokenType.BeginObject || type === JsonTokenType.BeginArray) this.depth++;
+      else if (type === JsonTokenType.EndObject || type === JsonTokenType.EndArray) {
+        this.depth--;
+        if (this.depth === 0) return tokens.end;
+      }
+    }
+  }
+
+  /** True when the string just read reaches the end of the piece (it goes on in the next one). */
+  private stringCut(tokens: JsonTokenizer): boolean {
+    this.openString = tokens.unclosed;
+    // A lone backslash at the end: `resume` points back at it.
+    this.escaped = tokens.unclosed && tokens.resume < tokens.text.length;
+    return tokens.unclosed;
+  }
+}
+
+/** Where a value that is neither an object, an array nor a string ends in `text`, or -1. */
+function bareEnd(text: string, from: number): number {
+  BARE_END.lastIndex = from;
+  return BARE_END.exec(text)?.index ?? -1;
 }

@@ -1,3 +1,8 @@
+/**
+ * Frames: YAML and JSON streams cut into documents that re-assemble byte for byte, from every
+ * kind of source and in any chunking, with limits; JSON values end where the shared JSON
+ * tokenizer says.
+ */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +20,7 @@ import {
   splitFrames,
 } from '../../../src/serializer/frames/frames.js';
 import type { Frame, FrameOptions, FrameSource } from '../../../src/serializer/frames/frames.js';
+import { JsonTokenizer, JsonTokenType } from '../../../src/serializer/shared/json-tokens.js';
 import { CORPUS } from '../../support/corpus.js';
 import { Decoder } from '../../../src/serializer/decode/decode.js';
 
@@ -435,5 +441,70 @@ describe('incremental frame finding', () => {
       expect(splitter.copied).toBeGreaterThan(0);
       expect(splitter.copied!).toBeLessThan(3 * text.length);
     }
+  });
+});
+
+/**
+ * Where a value opening with a bracket or a quote ends, by the tokens of the shared tokenizer
+ * alone (read over the whole text): where its brackets balance, or the end of the text.
+ */
+function tokenizerValueEnd(text: string, start: number): number {
+  const tokens = new JsonTokenizer(text, start);
+  let depth = 0;
+  for (let type = tokens.next(); type !== JsonTokenType.End; type = tokens.next()) {
+    if (type === JsonTokenType.BeginObject || type === JsonTokenType.BeginArray) depth++;
+    else if (type === JsonTokenType.EndObject || type === JsonTokenType.EndArray) depth--;
+    if (depth === 0) return tokens.end;
+  }
+  return text.length;
+}
+
+/** The frames of `text` pushed in pieces of `size` characters. */
+function pushedInPieces(text: string, size: number): Frame[] {
+  const splitter = createFrameSplitter('json');
+  const frames: Frame[] = [];
+  for (let at = 0; at < text.length; at += size) frames.push(...splitter.push(text.slice(at, at + size)));
+  frames.push(...splitter.end());
+  return frames;
+}
+
+describe('JSON frames end where the shared tokenizer says', () => {
+  const tricky = [
+    String.raw`{"a": "say \"}\" and \"]\""} {"b": 2}`,
+    String.raw`{"a": "]}]}", "b": ["[", "{", "\\"]}[1]`,
+    String.raw`["\u005d", "\u0022", "\u007B", "\\"]` + '\n["x"]',
+    String.raw`{"bad": "\u12", "esc": "\x\"}"}` + '\n{}',
+    String.raw`"a bare \"string\" with ] and }" {"c": 3}`,
+    '[["nested", {"deep": [1, 2, {"x": "}"}]}], "\\\\"] [2]',
+    '{"raw": "line\nbreak } inside"}\n\n{"d": 4}',
+    '{"a": tru, "b": -, "c": "\\u{5d}"} ["after"]',
+    '\uFEFF {"bom": "}"}\r\n{"e": "\\u0022"}',
+    String.raw`{"a": "unterminated } ] \" still inside`,
+    '["lone backslash at the end \\',
+  ];
+
+  it('gives every value opening with a bracket or a quote the end the tokenizer reads', () => {
+    for (const text of tricky) {
+      const frames = splitFrames(text, { contentType: 'json' });
+      checkPositions(text, frames);
+      for (const f of frames) {
+        const ends = [f.startOffset + f.text.length, tokenizerValueEnd(text, f.startOffset)];
+        expect(ends, `${JSON.stringify(text)} at ${f.startOffset}`).toEqual([ends[1], ends[1]]);
+      }
+    }
+  });
+
+  it('finds the same ends however the text is cut, escapes and strings cut in two included', () => {
+    for (const text of tricky) {
+      const whole = splitFrames(text, { contentType: 'json' });
+      for (const size of [1, 2, 3, 5, 8]) expect(pushedInPieces(text, size)).toEqual(whole);
+    }
+  });
+
+  it('runs an unterminated string to the end of the stream, as the tokenizer does', () => {
+    const text = '{"a": "x\\"} {"b": 1}';
+    const frames = splitFrames(text, { contentType: 'json' });
+    expect(frames.map((f) => f.text)).toEqual([text]);
+    expect(tokenizerValueEnd(text, 0)).toBe(text.length);
   });
 });

@@ -1,10 +1,16 @@
-/** The one JSON tokenizer: tokens and their ranges, problems with both offsets, resumed strings. */
+/**
+ * The one JSON tokenizer: tokens and their ranges, problems with both offsets, resumed strings,
+ * values followed through pieces, keys read back.
+ */
 import { describe, expect, it } from 'vitest';
 import {
   countJsonKeys,
+  jsonKeyAt,
   JsonProblem,
   JsonTokenizer,
   JsonTokenType,
+  JsonValueScanner,
+  skipJsonSpace,
 } from '../../../src/serializer/shared/json-tokens.js';
 import { jsonErrorOffset, readJsonTree } from '../../../src/serializer/shared/json-tree.js';
 
@@ -75,6 +81,54 @@ describe('JsonTokenizer', () => {
 
   it('counts keys, not strings that are values', () => {
     expect(countJsonKeys('{"a": "b:", "c": {"d": ["e", "f"]}, "g" : 1}')).toBe(4);
+  });
+});
+
+/** The end of the value opening `pieces[0]`, as [piece index, offset in it], or undefined. */
+function valueEnd(pieces: string[]): [number, number] | undefined {
+  const scanner = new JsonValueScanner();
+  for (const [n, piece] of pieces.entries()) {
+    const end = scanner.scan(piece, 0);
+    if (end !== -1) return [n, end];
+  }
+  return undefined;
+}
+
+describe('JsonValueScanner', () => {
+  it('ends an object or array where its brackets balance, not at brackets inside strings', () => {
+    expect(valueEnd(['{"a": ["}", "]"], "b": {"c": "\\\\"}} []'])).toEqual([0, 35]);
+    expect(valueEnd(['[[], [[]]]]'])).toEqual([0, 10]);
+  });
+
+  it('ends a string at its closing quote and anything else at a blank or opening bracket', () => {
+    const scanner = new JsonValueScanner();
+    expect(scanner.scan('"a \\\\" {}', 0)).toBe(6);
+    expect(scanner.closesItself).toBe(true);
+    const bare = new JsonValueScanner();
+    expect(bare.scan('tru"e }]{}', 0)).toBe(5);
+    expect(bare.closesItself).toBe(false);
+    expect(valueEnd(['12', '34[]'])).toEqual([1, 2]);
+  });
+
+  it('carries an open string and an escape cut in two from one piece to the next', () => {
+    expect(valueEnd(['{"a": "x\\', '"}"', '}'])).toEqual([2, 1]);
+    expect(valueEnd(['{"a": "x\\', '\\', '"}'])).toEqual([2, 2]);
+    expect(valueEnd(['["', 'a', '\\', 'u', '0022"', ']'])).toEqual([5, 1]);
+    expect(valueEnd(['{"a": "unclosed }', ' ]'])).toBeUndefined();
+  });
+});
+
+describe('small readers on the tokenizer', () => {
+  it('skips JSON whitespace only', () => {
+    expect(skipJsonSpace(' \t\r\n x', 0)).toBe(5);
+    expect(skipJsonSpace('\u00a0x', 0)).toBe(0);
+  });
+
+  it('reads back the key at an offset, unescaped, or nothing when no key is there', () => {
+    const text = '{"a": 1, "b\\"c" : 2}';
+    expect(jsonKeyAt(text, 1)).toBe('a');
+    expect(jsonKeyAt(text, 8)).toBe('b"c');
+    expect(jsonKeyAt(text, 5)).toBeUndefined();
   });
 });
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { HelmRenderer } from '../../src/helm/index.js';
 import { ErrorCodes } from '../../src/runtime/index.js';
@@ -11,7 +11,7 @@ import { Operator } from '../../src/operator/operator.js';
 import { SyncEventRecorder } from '../../src/operator/sync-events.js';
 import { Renderer } from '../../src/operator/render.js';
 import { chartRepositoriesFromSecrets } from '../../src/operator/repository-credentials.js';
-import { testNamespace } from '../support/cluster/index.js';
+import { clusterSetupTimeoutMs, testNamespace } from '../support/cluster/index.js';
 import { pushCommit } from '../support/git-server/index.js';
 import { ensureHelm } from '../support/helm/build.js';
 import { startChartRepo } from '../support/helm/chart-repo.js';
@@ -26,6 +26,11 @@ import {
 import { operatorHarness } from './operator-harness.js';
 
 const h = operatorHarness(['git']);
+
+// A fresh machine builds helm from the Go module proxy first: that belongs to set-up, not to a test's time.
+beforeAll(async () => {
+  await ensureHelm();
+}, clusterSetupTimeoutMs);
 
 function under(prefix: string, files: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(files).map(([p, t]) => [`${prefix}/${p}`, t]));

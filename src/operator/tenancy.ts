@@ -62,7 +62,8 @@ export function identityFor(app: Application, options: TenancyOptions): Imperson
 }
 
 export interface Admission {
-  allowed: KubeObject[];
+  /** `objects` itself when none is refused, so a plan made of it is recognised again. */
+  allowed: readonly KubeObject[];
   /** One failed result per refused object, with the reason. */
   refused: ObjectSyncResult[];
 }
@@ -81,7 +82,7 @@ export async function admitObjects(
 ): Promise<Admission> {
   const own = app.metadata.namespace;
   if (options.noCrossNamespaceTargets !== true || (options.trustedNamespaces ?? []).includes(own)) {
-    return { allowed: [...objects], refused: [] };
+    return { allowed: objects, refused: [] };
   }
   const allowed: KubeObject[] = [];
   const refused: ObjectSyncResult[] = [];
@@ -108,7 +109,7 @@ export async function admitObjects(
           'namespace (--no-cross-namespace-targets) unless that namespace is trusted',
       });
   }
-  return { allowed, refused };
+  return { allowed: refused.length === 0 ? objects : allowed, refused };
 }
 
 /** The error a sync with refused objects reports (when nothing else failed). */

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 
-import { EngineTarget, Operator, applicationFor } from '../../src/operator/index.js';
+import { DestinationTargets, EngineTarget, Operator, applicationFor } from '../../src/operator/index.js';
 import { SYNC_WAVE_ANNOTATION, syncOptionsOf } from '../../src/sync/index.js';
 import type { SyncRequest } from '../../src/sync/index.js';
 import type { KubeObject } from '../../src/runtime/index.js';
@@ -63,6 +63,38 @@ describe('the operator’s destination', () => {
 
     await target.drifted(app, [cm('one', ns.name, 0)]);
     expect(sync.mock.calls[1]![0]).toMatchObject({ prune: true, waitForHealth: true, dryRun: true });
+  }, 120_000);
+
+  it('behind DestinationTargets, the drift watch reuses the sync’s own plan: the input is planned once', async () => {
+    const ns = await testNamespace(h.cluster, 'target-plan-once');
+    const repo = await h.server.createRepo(`plan-once-${ns.name}`, {
+      files: { 'one.yaml': yamlOf('one', ns.name, 0), 'two.yaml': yamlOf('two', ns.name, 1) },
+    });
+    const target = new EngineTarget({ kubeconfig: h.cluster.kubeconfigPath });
+    h.targets.push(target);
+    const destinations = new DestinationTargets(target);
+    const plan = vi.spyOn(target.engine, 'plan');
+    const lastPlan = vi.spyOn(target.engine, 'lastPlan');
+    // follow: true runs the drift watch; an hour between checks keeps the timer out of it.
+    const operator = new Operator({ destinations, follow: true });
+    h.operators.push(operator);
+    const key = `${ns.name}/plan-once`;
+    operator.upsert(
+      applicationFor({
+        name: 'plan-once',
+        namespace: ns.name,
+        repoURL: repo.urls.git!,
+        destinationNamespace: ns.name,
+        interval: '1h',
+      }),
+    );
+    operator.start();
+    await vi.waitFor(() => expect(operator.get(key)?.status.phase).toBe('Synced'), { timeout: 60_000 });
+    // The watch starts after the sync: it asks for the sync's plan of these very objects.
+    await vi.waitFor(() => expect(lastPlan).toHaveBeenCalled(), { timeout: 60_000 });
+    expect(lastPlan.mock.results.some((r) => r.type === 'return' && r.value !== undefined)).toBe(true);
+    expect(plan).toHaveBeenCalledTimes(1);
+    destinations.close();
   }, 120_000);
 
   it('takes the sync options, and only them, from an Application’s policy', () => {

@@ -24,6 +24,8 @@ const RUNS = 9;
 export async function run(context: BenchContext): Promise<void> {
   const helmPath = await ensureHelm();
   const dir = await mkdtemp(join(tmpdir(), 'libgitops-bench-helm-'));
+  // Its `git cat-file --batch` reader keeps the process alive until closed.
+  let repo: Git | undefined;
   try {
     await writeFiles(join(dir, 'repo/app'), plainChart('app'));
     const git = (...args: string[]) =>
@@ -33,7 +35,7 @@ export async function run(context: BenchContext): Promise<void> {
     await git('init', '-q', '-b', 'main');
     await git('add', '-A');
     await git('commit', '-q', '-m', 'chart');
-    const repo = await Git.open(join(dir, 'repo'));
+    repo = await Git.open(join(dir, 'repo'));
     const revision = (await git('rev-parse', 'HEAD')).stdout.trim();
     const capabilities = { kubeVersion: 'v1.32.13', apiVersions: ['v1', 'apps/v1', 'batch/v1'] };
     const ctx: RenderContext = {
@@ -54,8 +56,8 @@ export async function run(context: BenchContext): Promise<void> {
     };
     const ops: Record<string, () => Promise<unknown>> = {
       'helm template alone': () => helm.template(request),
-      'render, cold': () => new Renderer({ helm }).render(repo, revision, 'app', undefined, ctx),
-      'render, cached': () => warm.render(repo, revision, 'app', undefined, ctx),
+      'render, cold': () => new Renderer({ helm }).render(repo!, revision, 'app', undefined, ctx),
+      'render, cached': () => warm.render(repo!, revision, 'app', undefined, ctx),
     };
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(ops).map((k) => [k, []]));
     for (const op of Object.values(ops)) await op();
@@ -80,6 +82,7 @@ export async function run(context: BenchContext): Promise<void> {
     }
     if (warm.cache.stats.treeHits < RUNS) context.fail('the cached render did not come from the cache');
   } finally {
+    await repo?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -290,8 +290,12 @@ export async function operatorMemory(
     const steady = await status();
     return { syncMs, rssMb: after.rss, peakMb: steady.hwm, steadyMb: steady.rss };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('close', r));
+    // It may have exited already: its 'close' event is then gone, and waiting for it would hang.
+    const closed = new Promise((r) => child.once('close', r));
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await closed;
+    }
   }
 }
 

@@ -384,6 +384,14 @@ export interface EditorInput {
 
 type Node = Record<string, unknown> | unknown[];
 
+/**
+ * Sets a field of a map as its own property: a plain assignment to a key named `__proto__`
+ * would change the object's prototype instead of adding the field a document can hold.
+ */
+function setOwn(map: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function isMap(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -450,7 +458,7 @@ function applyOps(before: KubeObject, ops: readonly EditOp[]): EditPlan {
           (at.length === 0 && ['apiVersion', 'kind', 'metadata'].includes(op.key))
         )
           continue;
-        map[op.key] = structuredClone(op.value);
+        setOwn(map, op.key, structuredClone(op.value));
         plan.touched.push([...at, op.key]);
         plan.changed.push([...at, op.key]);
       } else {
@@ -489,7 +497,7 @@ function applyOps(before: KubeObject, ops: readonly EditOp[]): EditPlan {
     const last = at[at.length - 1]!;
     if (op.kind === 'set') {
       if (Array.isArray(parent)) parent[last as number] = structuredClone(op.value);
-      else parent[last as string] = structuredClone(op.value);
+      else setOwn(parent, last as string, structuredClone(op.value));
       plan.touched.push(at);
       // A new value of a list item's merge key renames the item.
       if (MERGE_KEYS.includes(String(last)) && Array.isArray(get(after, at.slice(0, -2))))

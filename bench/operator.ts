@@ -247,6 +247,8 @@ export async function operatorMemory(
       ...entry,
       'sync',
       url,
+      // Followed, so it stays up for the steady-state figures (gitops sync runs once by default).
+      '--follow',
       '--path',
       'config',
       '--prune',

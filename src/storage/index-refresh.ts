@@ -103,12 +103,41 @@ export class IndexRefresh {
           if (holder !== undefined && !batch.has(holder)) elsewhere.add(holder);
         }
       }
-      if (elsewhere.size > 0)
-        outcome = this.#statesOf([...reads, ...(await this.#readAll([...elsewhere]))], parsed);
+      let all = reads;
+      if (elsewhere.size > 0) {
+        all = [...reads, ...(await this.#readAll([...elsewhere]))];
+        outcome = this.#statesOf(all, parsed);
+      }
+      // Reads racing a rename can see the object under both names (the old one opened before
+      // the rename, the new one after). A key two files claim is confirmed by reading those
+      // files once more, after every first read ended; a real duplicate survives that.
+      const contested = this.#contested(outcome.states);
+      if (contested.size > 0) {
+        const again = await this.#readAll([...contested]);
+        outcome = this.#statesOf([...all.filter((r) => !contested.has(r.path)), ...again], parsed);
+      }
       this.apply(outcome.states, origin);
       if (outcome.errors.length > 0 && this.#hub.size > 0) this.#hub.emitAll(outcome.errors);
       pending = outcome.retry;
     }
+  }
+
+  /** The files of a key that the states and the rest of the index would give two files. */
+  #contested(states: readonly FileState[]): Set<string> {
+    const changed = new Set(states.map((s) => s.path));
+    const holders = new Map<string, Set<string>>();
+    for (const state of states) {
+      if ('removed' in state) continue;
+      for (const o of state.objects) {
+        let paths = holders.get(o.id);
+        if (paths === undefined) holders.set(o.id, (paths = new Set()));
+        paths.add(state.path);
+        for (const path of this.#index.claimants(o.id)) if (!changed.has(path)) paths.add(path);
+      }
+    }
+    const contested = new Set<string>();
+    for (const paths of holders.values()) if (paths.size > 1) for (const path of paths) contested.add(path);
+    return contested;
   }
 
   async #readAll(paths: readonly string[]): Promise<FileRead[]> {

@@ -49,6 +49,14 @@ function kindId(group: string, kind: string): string {
   return `${group}/${kind}`;
 }
 
+/** A file of a batch still to claim its new keys: what it holds, held before, and its problems. */
+interface Claiming {
+  readonly path: string;
+  readonly objects: readonly IndexedObject[];
+  readonly had: ReadonlySet<string>;
+  readonly errors: readonly GitOpsError[];
+}
+
 export class ObjectIndex {
   readonly #files = new Map<string, FileRecord>();
   /** For each key, the files that hold it, first claim first; the first one counts. */
@@ -92,6 +100,11 @@ export class ObjectIndex {
     return [...this.#files.keys()];
   }
 
+  /** The files that hold the key, first claim first (the first one counts). */
+  claimants(id: string): readonly string[] {
+    return this.#claims.get(id) ?? [];
+  }
+
   /** A number that changes whenever `path` is applied. */
   version(path: string): number {
     return this.#versions.get(path) ?? 0;
@@ -124,7 +137,9 @@ export class ObjectIndex {
     const before = new Map<string, IndexedObject | undefined>();
     for (const id of affected) before.set(id, this.#entries.get(id));
 
-    const events: StorageEvent[] = [];
+    // First every file lets go of what it no longer holds, then the new claims are made: a
+    // batch that moves a key from one file to another is a move whatever the files' order.
+    const claiming: Claiming[] = [];
     for (const state of states) {
       const old = this.#files.get(state.path);
       this.#versions.set(state.path, this.version(state.path) + 1);
@@ -143,17 +158,21 @@ export class ObjectIndex {
       }
       const errors = [...state.errors, ...twice];
       this.#files.set(state.path, { checksum: state.checksum, objects, errors });
+      claiming.push({ path: state.path, objects, had, errors });
+    }
+    const events: StorageEvent[] = [];
+    for (const { path, objects, had, errors } of claiming) {
       for (const o of objects) {
         if (had.has(o.id)) continue;
         const claims = this.#claims.get(o.id);
-        if (claims === undefined) this.#claims.set(o.id, [state.path]);
+        if (claims === undefined) this.#claims.set(o.id, [path]);
         else {
-          claims.push(state.path);
-          events.push({ type: 'ERROR', path: state.path, error: duplicate(o, claims[0]!, this.#files) });
+          claims.push(path);
+          events.push({ type: 'ERROR', path, error: duplicate(o, claims[0]!, this.#files) });
         }
       }
-      const problem = summarize(state.path, errors);
-      if (problem !== undefined) events.push({ type: 'ERROR', path: state.path, error: problem });
+      const problem = summarize(path, errors);
+      if (problem !== undefined) events.push({ type: 'ERROR', path, error: problem });
     }
 
     for (const id of affected) {

@@ -71,6 +71,18 @@ describe('ObjectIndex', () => {
     expect(index.paths()).toEqual(['sub/b.yaml']);
   });
 
+  it('takes a move as a move whichever file of the batch comes first', () => {
+    const index = new ObjectIndex();
+    index.apply([file('a.yaml', [entry('foo', 'a.yaml', 'v1')])], 'external');
+    const events = index.apply(
+      [file('b.yaml', [entry('foo', 'b.yaml', 'v1')]), { path: 'a.yaml', removed: true }],
+      'external',
+    );
+    expect(summary(events)).toEqual([]);
+    expect(index.get(entry('foo', '', '').key)?.path).toBe('b.yaml');
+    expect(index.problems()).toEqual([]);
+  });
+
   it('keeps the first of two files that define the same key and reports the second', () => {
     const index = new ObjectIndex();
     index.apply([file('a.yaml', [entry('foo', 'a.yaml', 'v1')])], 'external');

@@ -137,6 +137,8 @@ export class BuiltinSchemaSet {
     return compiled;
   }
 
+  // `path` is one array for the whole walk, pushed and popped on the way down and back; a problem
+  // takes a copy.
   #checkStruct(
     value: Record<string, unknown>,
     type: CompiledType,
@@ -148,16 +150,15 @@ export class BuiltinSchemaSet {
       if (root && key === 'metadata') continue;
       const child = value[key];
       const node = type.props.get(key);
+      path.push(key);
       if (node === undefined) {
-        if (walk.strict) walk.problems.push(unknownFieldProblem([...path, key], key, type.names));
-        continue;
+        if (walk.strict) walk.problems.push(unknownFieldProblem([...path], key, type.names));
+      } else if (child !== null && child !== undefined) {
+        const inner =
+          !walk.lenient && path.length <= 3 && isLenient(walk.kind, path) ? { ...walk, lenient: true } : walk;
+        this.#check(child, node, path, inner);
       }
-      if (child === null || child === undefined) continue;
-      const inner =
-        !walk.lenient && path.length < 3 && isLenient(walk.kind, [...path, key])
-          ? { ...walk, lenient: true }
-          : walk;
-      this.#check(child, node, [...path, key], inner);
+      path.pop();
     }
     if (walk.lenient) return;
     for (const field of type.required) {
@@ -167,42 +168,43 @@ export class BuiltinSchemaSet {
   }
 
   #check(value: unknown, node: Node, path: FieldPathSegment[], walk: Walk): void {
-    const wrong = (expected: string): void => {
-      walk.problems.push(
-        problemAt(ErrorCodes.TypeMismatch, path, `must be ${expected}, not ${describe(value)}`),
-      );
-    };
     switch (node.k) {
       case 'a':
         return;
       case 'ref': {
-        if (!isPlainObject(value)) return wrong('object');
+        if (!isPlainObject(value)) return mismatch(walk, path, 'object', value);
         this.#checkStruct(value, this.#type(node.name), path, walk, false);
         return;
       }
       case 'list': {
-        if (!Array.isArray(value)) return wrong('array');
+        if (!Array.isArray(value)) return mismatch(walk, path, 'array', value);
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
-          if (item !== null) this.#check(item, node.of, [...path, i], walk);
+          if (item === null) continue;
+          path.push(i);
+          this.#check(item, node.of, path, walk);
+          path.pop();
         }
         return;
       }
       case 'map': {
-        if (!isPlainObject(value)) return wrong('object');
+        if (!isPlainObject(value)) return mismatch(walk, path, 'object', value);
         for (const key in value) {
           const item = value[key];
-          if (item !== null) this.#check(item, node.of, [...path, key], walk);
+          if (item === null) continue;
+          path.push(key);
+          this.#check(item, node.of, path, walk);
+          path.pop();
         }
         return;
       }
       case 'enum': {
-        if (typeof value !== 'string') return wrong('string');
+        if (typeof value !== 'string') return mismatch(walk, path, 'string', value);
         if (!walk.lenient && value !== '' && !node.values.has(value)) {
           walk.problems.push(
             problemAt(
               ErrorCodes.Invalid,
-              path,
+              [...path],
               `unsupported value ${describe(value)}: supported values: ${node.list}`,
             ),
           );
@@ -210,23 +212,23 @@ export class BuiltinSchemaSet {
         return;
       }
       case 's':
-        if (typeof value !== 'string') wrong('string');
+        if (typeof value !== 'string') mismatch(walk, path, 'string', value);
         return;
       case 'b':
-        if (typeof value !== 'boolean') wrong('boolean');
+        if (typeof value !== 'boolean') mismatch(walk, path, 'boolean', value);
         return;
       case 'n':
-        if (typeof value !== 'number' && typeof value !== 'bigint') wrong('number');
+        if (typeof value !== 'number' && typeof value !== 'bigint') mismatch(walk, path, 'number', value);
         return;
       case 'i32':
       case 'i': {
         const bits = node.k === 'i32' ? 32 : 64;
-        if (!isInteger(value)) return wrong('integer');
+        if (!isInteger(value)) return mismatch(walk, path, 'integer', value);
         if (!inRange(value, bits)) {
           walk.problems.push(
             problemAt(
               ErrorCodes.TypeMismatch,
-              path,
+              [...path],
               `${String(value)} does not fit in a ${bits}-bit integer`,
             ),
           );
@@ -235,21 +237,25 @@ export class BuiltinSchemaSet {
       }
       case 'is':
         if (typeof value === 'string') return;
-        if (!isInteger(value)) return wrong('an integer or a string');
+        if (!isInteger(value)) return mismatch(walk, path, 'an integer or a string', value);
         if (!inRange(value, 32))
           walk.problems.push(
-            problemAt(ErrorCodes.TypeMismatch, path, `${String(value)} does not fit in a 32-bit integer`),
+            problemAt(
+              ErrorCodes.TypeMismatch,
+              [...path],
+              `${String(value)} does not fit in a 32-bit integer`,
+            ),
           );
         return;
       case 'q':
         if (typeof value === 'number' || typeof value === 'bigint') return;
         if (typeof value !== 'string')
-          return wrong('a quantity (a string such as "500m" or "1Gi", or a number)');
+          return mismatch(walk, path, 'a quantity (a string such as "500m" or "1Gi", or a number)', value);
         if (!isQuantity(value)) {
           walk.problems.push(
             problemAt(
               ErrorCodes.Invalid,
-              path,
+              [...path],
               `${describe(value)} is not a quantity: quantities must match the regular expression ` +
                 `'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
             ),
@@ -257,16 +263,18 @@ export class BuiltinSchemaSet {
         }
         return;
       case 't':
-        if (typeof value !== 'string') return wrong('string');
+        if (typeof value !== 'string') return mismatch(walk, path, 'string', value);
         if (!isRfc3339(value))
           walk.problems.push(
-            problemAt(ErrorCodes.Invalid, path, `${describe(value)} is not an RFC 3339 time`),
+            problemAt(ErrorCodes.Invalid, [...path], `${describe(value)} is not an RFC 3339 time`),
           );
         return;
       case 'y':
-        if (typeof value !== 'string') return wrong('string');
+        if (typeof value !== 'string') return mismatch(walk, path, 'string', value);
         if (!isBase64(value))
-          walk.problems.push(problemAt(ErrorCodes.Invalid, path, `${describe(value)} is not base64 data`));
+          walk.problems.push(
+            problemAt(ErrorCodes.Invalid, [...path], `${describe(value)} is not base64 data`),
+          );
         return;
     }
   }
@@ -287,6 +295,13 @@ interface Walk {
  * template spec (its Pods are validated when they are made; test/cli/validate-server.test.ts).
  */
 const LENIENT: Record<string, string[]> = { 'apps/StatefulSet': ['status', 'spec.template.spec'] };
+
+/** A problem: `value` at `path` is not of the `expected` type. */
+function mismatch(walk: Walk, path: FieldPathSegment[], expected: string, value: unknown): void {
+  walk.problems.push(
+    problemAt(ErrorCodes.TypeMismatch, [...path], `must be ${expected}, not ${describe(value)}`),
+  );
+}
 
 function isLenient(kind: string, path: FieldPathSegment[]): boolean {
   const at = path.join('.');

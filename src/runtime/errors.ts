@@ -121,14 +121,30 @@ export class GitOpsError extends Error {
 
   /** A copy with more details (e.g. the file, once a caller above knows it). */
   withDetails(details: ErrorDetails): GitOpsError {
-    const copy = new GitOpsError(this.code, this.message, {
-      details: { ...this.details, ...details },
-      cause: this.cause,
-      causes: this.causes.map((c) =>
-        c.withDetails({ ...details, ...c.details, file: details.file ?? c.details.file }),
-      ),
+    const causes = this.causes.map((c) =>
+      c.withDetails({ ...details, ...c.details, file: details.file ?? c.details.file }),
+    );
+    // The copy takes the original's stack, formatted only when read: formatting is the costly
+    // part (with source maps, many times the rest), and capturing one for the copy is wasted.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    let copy: GitOpsError;
+    try {
+      copy = new GitOpsError(this.code, this.message, {
+        details: { ...this.details, ...details },
+        cause: this.cause,
+        causes,
+      });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    Object.defineProperty(copy, 'stack', {
+      configurable: true,
+      get: () => this.stack,
+      set: (stack: string | undefined) => {
+        Object.defineProperty(copy, 'stack', { configurable: true, writable: true, value: stack });
+      },
     });
-    copy.stack = this.stack;
     return copy;
   }
 

@@ -41,10 +41,8 @@ import type { ContentType, Frame, FrameSource } from '../frames/frames.js';
 import { countAliases, mayHaveAliases, resolveLimits } from '../frames/limits.js';
 import type { Limits } from '../frames/limits.js';
 import { jsonErrorOffset } from '../shared/json-tree.js';
-import type { JsonNode } from '../shared/json-tree.js';
 import { SourceLines } from '../shared/lines.js';
-import type { YamlNode as YamlView } from '../edit/yaml/nodes.js';
-import { documentRoot, locateField, positionAt } from '../shared/locate.js';
+import { FieldLocator, positionAt } from '../shared/locate.js';
 import { countJsonKeys, jsonKeyAt } from '../shared/json-tokens.js';
 import { findNonFinite, KUBE_YAML_SCHEMA, mayHaveNonFinite } from '../shared/yaml11.js';
 
@@ -383,12 +381,13 @@ export class Decoder {
 
 /**
  * Turns problems of one frame into errors with a file, a document index and a line:column.
- * The `yaml` parse that finds positions is made at most once per frame, and only on error.
+ * Positions are looked up only on error, through one FieldLocator per frame (the editor's lazy
+ * block scanner, or the `yaml` package's parse where the scanner cannot read the text).
  */
 export class FrameLocator {
   private doc: Document | undefined;
   private lines: SourceLines | undefined;
-  private root: YamlView | JsonNode | null | undefined;
+  private locator: FieldLocator | undefined;
 
   constructor(
     readonly frame: Frame,
@@ -537,15 +536,10 @@ export class FrameLocator {
   private fieldPosition(segments: FieldPathSegment[], code: string): { line: number; column: number } {
     try {
       const { frame } = this;
-      const lines = this.textLines();
-      if (this.root === undefined) this.root = documentRoot(frame.text, frame.contentType, lines);
+      this.locator ??= new FieldLocator(frame.text, frame.contentType, this.textLines());
       // A field is shown at its key for unknown or duplicate fields, else at its value.
       const prefer = code === ErrorCodes.UnknownField || code === ErrorCodes.DuplicateKey ? 'key' : 'value';
-      const { line, column } = locateField(frame.text, frame.contentType, segments, {
-        prefer,
-        lines,
-        root: this.root,
-      });
+      const { line, column } = this.locator.locate(segments, prefer);
       return this.absolute(line - 1, column - 1);
     } catch {
       return this.absolute(0, 0);

@@ -10,6 +10,7 @@ import { readJsonTree } from './json-tree.js';
 import type { JsonNode } from './json-tree.js';
 import { SourceLines } from './lines.js';
 import { nodeFromAst } from '../edit/yaml/nodes.js';
+import { BlockScanner } from '../edit/yaml/scan.js';
 import type { YamlNode } from '../edit/yaml/nodes.js';
 import type { ContentType } from '../frames/frames.js';
 import { yaml } from './yaml-lib.js';
@@ -72,9 +73,50 @@ export function locateField(
   options: LocateOptions = {},
 ): FieldPosition {
   const lines = options.lines ?? new SourceLines(text);
-  const root = options.root !== undefined ? options.root : documentRoot(text, contentType, lines);
-  const { offset, found } = walk(text, root, segments, options.prefer === 'key');
+  if (options.root === undefined)
+    return new FieldLocator(text, contentType, lines).locate(segments, options.prefer);
+  const { offset, found } = walk(text, options.root, segments, options.prefer === 'key');
   return { ...positionAt(lines, offset), found };
+}
+
+/**
+ * Finds fields in one document, many times. A YAML document is read by the editor's lazy block
+ * scanner, which reads only the lines on a field's path; where the scanner cannot read the
+ * text (flow collections at the root, a text the `yaml` package reads with errors...) it
+ * falls back, once, to the `yaml` package's whole parse. Both place every node alike
+ * (test/serializer/edit/yaml/scan.test.ts).
+ */
+export class FieldLocator {
+  #fast: View | null | undefined;
+  #full: View | null | undefined;
+  #fastFailed = false;
+
+  constructor(
+    readonly text: string,
+    readonly contentType: ContentType,
+    readonly lines: SourceLines,
+  ) {}
+
+  /** True once the document is read by the `yaml` package (JSON always is, by the JSON tree). */
+  get usesFullParse(): boolean {
+    return this.contentType === 'json' || this.#fastFailed;
+  }
+
+  locate(segments: readonly FieldPathSegment[], prefer: 'key' | 'value' = 'value'): FieldPosition {
+    const preferKey = prefer === 'key';
+    if (this.contentType !== 'json' && !this.#fastFailed) {
+      try {
+        if (this.#fast === undefined) this.#fast = new BlockScanner(this.lines).root();
+        const { offset, found } = walk(this.text, this.#fast, segments, preferKey);
+        return { ...positionAt(this.lines, offset), found };
+      } catch {
+        this.#fastFailed = true;
+      }
+    }
+    if (this.#full === undefined) this.#full = documentRoot(this.text, this.contentType, this.lines);
+    const { offset, found } = walk(this.text, this.#full, segments, preferKey);
+    return { ...positionAt(this.lines, offset), found };
+  }
 }
 
 type View = YamlNode | JsonNode;

@@ -2,7 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import { isGitOpsError } from '../../../src/runtime/index.js';
 import { SourceLines } from '../../../src/serializer/shared/lines.js';
-import { locateField, positionAt } from '../../../src/serializer/shared/locate.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import jsYaml from 'js-yaml';
+import { splitFrames } from '../../../src/serializer/frames/frames.js';
+import {
+  documentRoot,
+  FieldLocator,
+  locateField,
+  positionAt,
+} from '../../../src/serializer/shared/locate.js';
+import { CORPUS } from '../../support/corpus.js';
 import { editJsonDocument } from '../../../src/serializer/edit/json/editor.js';
 import { editYamlDocument } from '../../../src/serializer/edit/yaml/editor.js';
 import { ManifestFile } from '../../../src/serializer/manifest-file.js';
@@ -59,6 +69,82 @@ describe('locateField', () => {
     expect(at(json, ['a', 'b', 1, 'c'])).toBe('2:25/4');
     expect(at(json, ['a', 'b', 1, 'c'], 'key')).toBe('2:20/4');
     expect(at(json, ['a', 'x'])).toBe('2:8/1');
+  });
+});
+
+/** Every path to a value in `value` (maps and lists walked), and one missing key under each map. */
+function paths(value: unknown, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []) {
+  out.push(prefix);
+  if (Array.isArray(value)) value.forEach((item, i) => paths(item, [...prefix, i], out));
+  else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) paths(item, [...prefix, key], out);
+    out.push([...prefix, 'no-such-field']);
+  }
+  return out;
+}
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return yamlFiles(path);
+    return /\.ya?ml$/i.test(entry.name) ? [path] : [];
+  });
+}
+
+describe('FieldLocator', () => {
+  it('places every field of every corpus document where the yaml package places it', () => {
+    let compared = 0;
+    let fallbacks = 0;
+    let documents = 0;
+    const differences: string[] = [];
+    for (const file of yamlFiles(CORPUS)) {
+      for (const frame of splitFrames(readFileSync(file, 'utf8'), { contentType: 'yaml' })) {
+        let value: unknown;
+        try {
+          value = jsYaml.load(frame.text);
+        } catch {
+          continue;
+        }
+        const lines = new SourceLines(frame.text);
+        const fast = new FieldLocator(frame.text, 'yaml', lines);
+        const root = documentRoot(frame.text, 'yaml', lines);
+        // The yaml package's view has no tree for a key that is a map (`{{placeholder}}: x`).
+        if (root === null) continue;
+        documents++;
+        for (const path of paths(value)) {
+          for (const prefer of ['key', 'value'] as const) {
+            const got = fast.locate(path, prefer);
+            const want = locateField(frame.text, 'yaml', path, { lines, prefer, root });
+            compared++;
+            if (got.offset !== want.offset || got.found !== want.found)
+              differences.push(
+                `${file}#${frame.index} ${JSON.stringify(path)} ${prefer}: ${got.offset} != ${want.offset}`,
+              );
+          }
+        }
+        if (fast.usesFullParse) fallbacks++;
+      }
+    }
+    expect(differences.slice(0, 10)).toEqual([]);
+    expect(differences).toHaveLength(0);
+    expect(compared).toBeGreaterThan(100_000);
+    // Most documents are read by the fast scanner; the rest fall back and still agree.
+    expect(fallbacks).toBeLessThan(documents / 10);
+  });
+
+  it('falls back to the yaml parse for a document the scanner cannot read', () => {
+    const text = '{kind: Pod, spec: {containers: [{name: a, image: b}]}}\n';
+    const locator = new FieldLocator(text, 'yaml', new SourceLines(text));
+    expect(locator.locate(['spec', 'containers', 0, 'image'])).toMatchObject({
+      line: 1,
+      column: 50,
+      found: 4,
+    });
+    expect(locator.usesFullParse).toBe(true);
+    const block = 'kind: Pod\nspec:\n  containers:\n  - name: a\n    image: b\n';
+    const fast = new FieldLocator(block, 'yaml', new SourceLines(block));
+    expect(fast.locate(['spec', 'containers', 0, 'image'])).toMatchObject({ line: 5, column: 12, found: 4 });
+    expect(fast.usesFullParse).toBe(false);
   });
 });
 

@@ -239,14 +239,13 @@ export function countJsonKeys(text: string): number {
 }
 
 /**
- * The key written at `offset` of a JSON text (a string followed by a colon), unescaped. It is
- * looked for within the 300 characters from there, as for a YAML key: a longer key goes unnamed.
+ * The key written at `offset` of a JSON text (a string followed by a colon), unescaped, however
+ * long: the tokenizer reads only that string and the colon after it.
  */
 export function jsonKeyAt(text: string, offset: number): string | undefined {
-  const window = text.slice(offset, offset + 300);
-  const tokens = new JsonTokenizer(window);
+  const tokens = new JsonTokenizer(text, offset);
   if (tokens.next() !== JsonTokenType.String || tokens.problem !== JsonProblem.None) return undefined;
-  const raw = window.slice(tokens.start, tokens.end);
+  const raw = text.slice(tokens.start, tokens.end);
   if (tokens.next() !== JsonTokenType.Colon) return undefined;
   return raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
 }

@@ -107,6 +107,14 @@ describe('syntax problems, with file, document and line:column', () => {
     );
     expect(where(json.errors)).toEqual(['DuplicateKey 2:28']);
     expect(json.errors[0]?.details.key).toBe('name');
+    // A key of any length is named (a 300-character window once left a long one unnamed).
+    const long = 'k'.repeat(400);
+    const longJson = decoder.decodeText(
+      `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"${long}": "1", "${long}": "2"}}`,
+      { contentType: 'json' },
+    );
+    expect(longJson.errors[0]?.details.key).toBe(long);
+    expect(longJson.errors[0]?.message).toContain(long);
   });
 
   it('keeps the last of duplicate keys when not strict, like the API server', () => {

@@ -129,6 +129,8 @@ describe('small readers on the tokenizer', () => {
     expect(jsonKeyAt(text, 1)).toBe('a');
     expect(jsonKeyAt(text, 8)).toBe('b"c');
     expect(jsonKeyAt(text, 5)).toBeUndefined();
+    const long = 'k'.repeat(5000);
+    expect(jsonKeyAt(`{"${long}": 1}`, 1)).toBe(long);
   });
 });
 

@@ -486,13 +486,18 @@ function tlsOptions(credentials: RequestCredentials): AgentOptions {
   }
 }
 
+/**
+ * The answer's text, decoded as it arrives (a character split between two chunks is joined by the
+ * stream's decoder): no second copy of a list page in one joined buffer before it becomes text.
+ */
 function readBody(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const parts: string[] = [];
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => parts.push(chunk));
     res.on('error', reject);
     res.on('aborted', () => reject(systemError('the answer was cut off', 'ECONNRESET')));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('end', () => resolve(parts.join('')));
   });
 }
 

@@ -1,7 +1,7 @@
 /**
- * The kube layer: cluster access. Kubeconfig and auth (through @kubernetes/client-node), our
- * own REST client (raw JSON, retries, limits, request counts), discovery and REST mapping,
- * server-side apply, dry-run, get, list, watch and delete.
+ * The kube layer: cluster access. Kubeconfig and auth (plain files read here, the rest through
+ * @kubernetes/client-node), our own REST client (raw JSON, retries, limits, request counts),
+ * discovery and REST mapping, server-side apply, dry-run, get, list, watch and delete.
  */
 export type {
   ClusterConnection,

@@ -11,6 +11,8 @@ import type { RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 import { ErrorCodes, GitOpsError } from '../runtime/index.js';
+import { plainKubeconfig } from './kubeconfig-plain.js';
+import type { PlainKubeconfig } from './kubeconfig-plain.js';
 import { newKubeConfig, untrustedKubeConfig } from './kubeconfig-untrusted.js';
 
 export interface KubeconfigOptions {
@@ -68,6 +70,9 @@ const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/tok
  */
 export function loadKubeconfig(options: KubeconfigOptions = {}): ClusterConnection {
   const env = options.env ?? process.env;
+  const file = options.inCluster ? undefined : singleFile(options, env);
+  const plain = file === undefined ? undefined : plainKubeconfig(file, options.context);
+  if (plain !== undefined) return plainConnection(plain, file!, options.credentialTtlMs ?? 60_000);
   const config = newKubeConfig();
   let source: string;
   try {
@@ -114,6 +119,46 @@ export function loadKubeconfig(options: KubeconfigOptions = {}): ClusterConnecti
     config.setCurrentContext(options.context);
   }
   return connectionOf(config, source, options.credentialTtlMs ?? 60_000);
+}
+
+/** The one kubeconfig file `loadKubeconfig` would read, if it reads exactly one. */
+function singleFile(options: KubeconfigOptions, env: NodeJS.ProcessEnv): string | undefined {
+  if (options.kubeconfigPath) return options.kubeconfigPath;
+  if (env.KUBECONFIG) {
+    const files = env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
+    return files.length === 1 ? files[0] : undefined;
+  }
+  if (env.KUBERNETES_SERVICE_HOST) return undefined;
+  return join(env.HOME ?? homedir(), '.kube', 'config');
+}
+
+/** A connection from a plain kubeconfig (kubeconfig-plain.ts), read as client-node reads it. */
+function plainConnection(plain: PlainKubeconfig, source: string, ttlMs: number): ClusterConnection {
+  return connectionFrom(
+    {
+      server: plain.server,
+      clusterName: plain.clusterName,
+      contextName: plain.contextName,
+      namespace: plain.namespace,
+      source,
+      ttlMs,
+    },
+    // Async, so an unreadable file is a rejected read (AuthFailed), as client-node's is.
+    async () => {
+      const read = plain.read();
+      return {
+        ca: read.ca,
+        cert: read.cert,
+        key: read.key,
+        pfx: undefined,
+        passphrase: undefined,
+        servername: read.servername,
+        rejectUnauthorized: read.rejectUnauthorized,
+        headers: read.headers,
+        proxyAgent: undefined,
+      };
+    },
+  );
 }
 
 export interface KubeconfigTextOptions {
@@ -229,24 +274,6 @@ function connectionOf(config: KubeConfig, source: string, ttlMs: number): Cluste
       { details: { file: source } },
     );
   }
-  let server: URL;
-  try {
-    server = new URL(cluster.server);
-  } catch (err) {
-    throw new GitOpsError(
-      ErrorCodes.BadRequest,
-      `cluster ${cluster.name} has no valid server URL (${JSON.stringify(cluster.server)})`,
-      { details: { file: source }, cause: err },
-    );
-  }
-  if (server.username !== '' || server.password !== '') {
-    throw new GitOpsError(
-      ErrorCodes.BadRequest,
-      `cluster ${cluster.name}: credentials in the server URL are not accepted; use the user's fields`,
-      { details: { file: source } },
-    );
-  }
-  let cached: { at: number; value: Promise<RequestCredentials> } | undefined;
   const read = async (): Promise<RequestCredentials> => {
     const opts: RequestOptions = { headers: {} };
     await config.applyToHTTPSOptions(opts);
@@ -267,10 +294,54 @@ function connectionOf(config: KubeConfig, source: string, ttlMs: number): Cluste
       proxyAgent: cluster.proxyUrl ? opts.agent : undefined,
     };
   };
+  return connectionFrom(
+    {
+      server: cluster.server,
+      clusterName: cluster.name,
+      contextName: context.name,
+      namespace: context.namespace,
+      source,
+      ttlMs,
+    },
+    read,
+  );
+}
+
+/** The connection to `server`, its credentials from `read`, cached for `ttlMs`. */
+function connectionFrom(
+  at: {
+    server: string;
+    clusterName: string;
+    contextName: string;
+    namespace: string | undefined;
+    source: string;
+    ttlMs: number;
+  },
+  read: () => Promise<RequestCredentials>,
+): ClusterConnection {
+  const { source, ttlMs } = at;
+  let server: URL;
+  try {
+    server = new URL(at.server);
+  } catch (err) {
+    throw new GitOpsError(
+      ErrorCodes.BadRequest,
+      `cluster ${at.clusterName} has no valid server URL (${JSON.stringify(at.server)})`,
+      { details: { file: source }, cause: err },
+    );
+  }
+  if (server.username !== '' || server.password !== '') {
+    throw new GitOpsError(
+      ErrorCodes.BadRequest,
+      `cluster ${at.clusterName}: credentials in the server URL are not accepted; use the user's fields`,
+      { details: { file: source } },
+    );
+  }
+  let cached: { at: number; value: Promise<RequestCredentials> } | undefined;
   return {
     server: server.origin + server.pathname.replace(/\/+$/, ''),
-    namespace: context.namespace ?? 'default',
-    contextName: context.name,
+    namespace: at.namespace ?? 'default',
+    contextName: at.contextName,
     source,
     credentials(refresh = false) {
       if (refresh || cached === undefined || Date.now() - cached.at > ttlMs) {
@@ -278,8 +349,8 @@ function connectionOf(config: KubeConfig, source: string, ttlMs: number): Cluste
           cached = undefined;
           throw new GitOpsError(
             ErrorCodes.AuthFailed,
-            `cannot get credentials for context ${context.name}: ${err instanceof Error ? err.message : String(err)}`,
-            { details: { context: context.name }, cause: err },
+            `cannot get credentials for context ${at.contextName}: ${err instanceof Error ? err.message : String(err)}`,
+            { details: { context: at.contextName }, cause: err },
           );
         });
         cached = { at: Date.now(), value };

@@ -72,17 +72,24 @@ export class Throttle {
     this.#waiting.shift()?.();
   }
 
+  /**
+   * Takes a token at once, ahead of time when none is left (the bucket then goes below zero), and
+   * waits once, until it is due: callers start in the order they asked, at the same rate, and no
+   * caller wakes only to find its token taken (a sync of 10,000 objects made tens of thousands of
+   * such wake-ups). A caller that gives up while waiting gives its token back.
+   */
   async #takeToken(signal?: AbortSignal): Promise<void> {
     if (!(this.qps > 0) || this.qps === Infinity) return;
-    for (;;) {
-      const now = Date.now();
-      this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#refilledAt) * this.qps) / 1000);
-      this.#refilledAt = now;
-      if (this.#tokens >= 1) {
-        this.#tokens -= 1;
-        return;
-      }
-      await sleep(Math.ceil(((1 - this.#tokens) * 1000) / this.qps), signal);
+    const now = Date.now();
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#refilledAt) * this.qps) / 1000);
+    this.#refilledAt = now;
+    this.#tokens -= 1;
+    if (this.#tokens >= 0) return;
+    try {
+      await sleep(Math.ceil((-this.#tokens * 1000) / this.qps), signal);
+    } catch (err) {
+      this.#tokens += 1;
+      throw err;
     }
   }
 }

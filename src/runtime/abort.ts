@@ -17,16 +17,25 @@ export function isAborted(err: unknown): boolean {
   return err instanceof GitOpsError && err.code === ErrorCodes.Aborted;
 }
 
-/** Waits `ms`; rejects with Aborted as soon as `signal` fires. */
+/**
+ * Waits `ms`; rejects with Aborted as soon as `signal` fires. The wait's listener leaves the
+ * signal when the time is up: a long-lived signal (an operator's lifetime) that many waits share
+ * (the client's rate limiter sleeps tens of thousands of times in one large sync) keeps none of them.
+ */
 export function sleep(ms: number, signal?: AbortSignal, what?: string): Promise<void> {
-  return abortable(
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => clearTimeout(timer), { once: true });
-    }),
-    signal,
-    what,
-  );
+  if (signal === undefined) return new Promise<void>((resolve) => setTimeout(resolve, ms));
+  if (signal.aborted) return Promise.reject(abortedError(signal, what));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortedError(signal, what));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** Waits `ms`, but resolves (never rejects) at once when `signal` fires: for loops that check it after. */

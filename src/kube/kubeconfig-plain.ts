@@ -14,16 +14,8 @@ import { dirname, isAbsolute, join } from 'node:path';
 
 import jsYaml from 'js-yaml';
 
-const TOP_KEYS = new Set([
-  'apiVersion',
-  'kind',
-  'clusters',
-  'users',
-  'contexts',
-  'current-context',
-  'preferences',
-  'extensions',
-]);
+import { KUBECONFIG_TOP_KEYS } from './kubeconfig-untrusted.js';
+
 const CLUSTER_KEYS = new Set([
   'server',
   'certificate-authority',
@@ -77,7 +69,7 @@ export function plainKubeconfig(file: string, context?: string): PlainKubeconfig
   } catch {
     return undefined;
   }
-  if (!isRecord(parsed) || Object.keys(parsed).some((k) => !TOP_KEYS.has(k))) return undefined;
+  if (!isRecord(parsed) || Object.keys(parsed).some((k) => !KUBECONFIG_TOP_KEYS.has(k))) return undefined;
   const clusters = named(parsed.clusters, 'cluster', CLUSTER_KEYS);
   const users = named(parsed.users, 'user', USER_KEYS);
   const contexts = named(parsed.contexts, 'context', CONTEXT_KEYS);

@@ -30,8 +30,8 @@ export interface UntrustedKubeconfigOptions {
   source: string;
 }
 
-// `extensions` and `preferences` are data only: accepted and not used.
-const TOP_KEYS = new Set([
+/** The top-level keys of a kubeconfig; `extensions` and `preferences` are data only: accepted and not used. */
+export const KUBECONFIG_TOP_KEYS: ReadonlySet<string> = new Set([
   'apiVersion',
   'kind',
   'clusters',
@@ -89,7 +89,7 @@ export function untrustedKubeConfig(text: string, options: UntrustedKubeconfigOp
   }
   if (!isRecord(parsed)) throw invalid(source, 'is not a kubeconfig (not a YAML mapping)', {});
   for (const key of Object.keys(parsed)) {
-    if (!TOP_KEYS.has(key)) throw refusedKey(source, 'the kubeconfig', key);
+    if (!KUBECONFIG_TOP_KEYS.has(key)) throw refusedKey(source, 'the kubeconfig', key);
   }
   const clusters = entries(parsed, 'clusters', 'cluster', CLUSTER_KEYS, source).map(
     ([name, body]): Cluster => {

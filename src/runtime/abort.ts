@@ -57,13 +57,27 @@ export function abortable<T>(promise: Promise<T>, signal?: AbortSignal, what?: s
   });
 }
 
-/** A controller that aborts when any of `parents` does (and can be aborted on its own). */
+/**
+ * A controller that aborts when any of `parents` does (and can be aborted on its own). Once it
+ * has aborted, either way, it leaves nothing on its parents; abort it when its work is done, so
+ * a long-lived parent does not keep it.
+ */
 export function linkedController(...parents: (AbortSignal | undefined)[]): AbortController {
   const controller = new AbortController();
-  for (const parent of parents) {
-    if (parent === undefined) continue;
-    if (parent.aborted) controller.abort(parent.reason);
-    else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
+  const linked = parents.filter((parent): parent is AbortSignal => parent !== undefined);
+  const fired = linked.find((parent) => parent.aborted);
+  if (fired !== undefined) {
+    controller.abort(fired.reason);
+    return controller;
   }
+  const onAbort = (event: Event): void => controller.abort((event.target as AbortSignal).reason);
+  for (const parent of linked) parent.addEventListener('abort', onAbort, { once: true });
+  controller.signal.addEventListener(
+    'abort',
+    () => {
+      for (const parent of linked) parent.removeEventListener('abort', onAbort);
+    },
+    { once: true },
+  );
   return controller;
 }

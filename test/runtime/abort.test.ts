@@ -5,7 +5,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 
-import { ErrorCodes, GitOpsError, pause, sleep } from '../../src/runtime/index.js';
+import { ErrorCodes, GitOpsError, linkedController, pause, sleep } from '../../src/runtime/index.js';
 
 describe('sleep', () => {
   it('resolves after its time, with or without a signal', async () => {
@@ -38,5 +38,34 @@ describe('sleep', () => {
     other.abort();
     await waiting;
     expect(getEventListeners(other.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('linkedController', () => {
+  it('aborts with the reason of the first parent that fires, and then leaves the others', () => {
+    const a = new AbortController();
+    const b = new AbortController();
+    const linked = linkedController(a.signal, undefined, b.signal);
+    expect(getEventListeners(a.signal, 'abort')).toHaveLength(1);
+    b.abort(new Error('b stopped'));
+    expect(linked.signal.aborted).toBe(true);
+    expect((linked.signal.reason as Error).message).toBe('b stopped');
+    expect(getEventListeners(a.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(b.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('aborted on its own, leaves nothing on a long-lived parent', () => {
+    const lifetime = new AbortController();
+    for (let i = 0; i < 100; i++) linkedController(lifetime.signal).abort();
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0);
+    expect(lifetime.signal.aborted).toBe(false);
+  });
+
+  it('starts aborted when a parent already has', () => {
+    const done = new AbortController();
+    done.abort(new Error('over'));
+    const linked = linkedController(new AbortController().signal, done.signal);
+    expect(linked.signal.aborted).toBe(true);
+    expect((linked.signal.reason as Error).message).toBe('over');
   });
 });

@@ -4,9 +4,10 @@
  * material, headers) is the one client-node's own reading of the same file gives; files with
  * anything more go to client-node; and such a connection reaches the real cluster.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import jsYaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { KubeClient, kubeconfigFromText, loadKubeconfig } from '../../src/kube/index.js';
@@ -166,6 +167,34 @@ describe('plain kubeconfig files', () => {
     );
     expect(plainKubeconfig(merged)).toBeUndefined();
     expect(plainKubeconfig(join(dir, 'absent.yaml'))).toBeUndefined();
+  });
+
+  it('refuses a server its CA did not sign: the secure context keeps TLS verification', async () => {
+    const own = jsYaml.load(await readFile(cluster.kubeconfigPath, 'utf8')) as {
+      clusters: { cluster: Record<string, unknown> }[];
+      users: { user: Record<string, unknown> }[];
+    };
+    const body = own.clusters[0]!.cluster;
+    // Another certificate as the only trust anchor: the client's own, which did not sign the server's.
+    const anchor = own.users[0]!.user['client-certificate-data'];
+    expect(typeof anchor).toBe('string');
+    expect(typeof body['certificate-authority-data']).toBe('string');
+    expect(anchor).not.toBe(body['certificate-authority-data']);
+    delete body['certificate-authority'];
+    body['certificate-authority-data'] = anchor;
+    const file = join(dir, 'wrong-ca.yaml');
+    await writeFile(file, JSON.stringify(own));
+    expect(plainKubeconfig(file)).toBeDefined();
+    const client = KubeClient.fromKubeconfig({ kubeconfigPath: file });
+    try {
+      const error = await client
+        .list({ group: '', version: 'v1', kind: 'Namespace' })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(String((error as Error).message)).toMatch(/certificate|issuer|verify/i);
+    } finally {
+      client.close();
+    }
   });
 
   it('reaches the cluster with the test cluster own kubeconfig', async () => {

@@ -70,34 +70,39 @@ const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/tok
  */
 export function loadKubeconfig(options: KubeconfigOptions = {}): ClusterConnection {
   const env = options.env ?? process.env;
-  const file = options.inCluster ? undefined : singleFile(options, env);
-  const plain = file === undefined ? undefined : plainKubeconfig(file, options.context);
-  if (plain !== undefined) return plainConnection(plain, file!, options.credentialTtlMs ?? 60_000);
+  const where = kubeconfigSource(options, env);
+  // One file (not in-cluster, not a merged list) may be plain enough to read without client-node.
+  const single =
+    where.kind === 'list'
+      ? where.files.length === 1
+        ? where.files[0]
+        : undefined
+      : where.kind === 'in-cluster'
+        ? undefined
+        : where.file;
+  const plain = single === undefined ? undefined : plainKubeconfig(single, options.context);
+  if (plain !== undefined) return plainConnection(plain, single!, options.credentialTtlMs ?? 60_000);
   const config = newKubeConfig();
   let source: string;
   try {
-    if (options.inCluster) {
-      source = loadInCluster(config, options, env, true);
-    } else if (options.kubeconfigPath) {
-      config.loadFromFile(options.kubeconfigPath);
-      source = options.kubeconfigPath;
-    } else if (env.KUBECONFIG) {
-      const files = env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
-      loadFiles(config, files);
-      source = files.join(delimiter);
-    } else if (env.KUBERNETES_SERVICE_HOST) {
-      source = loadInCluster(config, options, env, false);
+    if (where.kind === 'in-cluster') {
+      source = loadInCluster(config, options, env, where.asked);
+    } else if (where.kind === 'path') {
+      config.loadFromFile(where.file);
+      source = where.file;
+    } else if (where.kind === 'list') {
+      loadFiles(config, where.files);
+      source = where.files.join(delimiter);
     } else {
-      const file = join(env.HOME ?? homedir(), '.kube', 'config');
-      if (!existsSync(file)) {
+      if (!existsSync(where.file)) {
         throw new GitOpsError(
           ErrorCodes.BadRequest,
-          `no cluster configured: no --kubeconfig, no KUBECONFIG, not in a pod, and no ${file}`,
-          { details: { file } },
+          `no cluster configured: no --kubeconfig, no KUBECONFIG, not in a pod, and no ${where.file}`,
+          { details: { file: where.file } },
         );
       }
-      config.loadFromFile(file);
-      source = file;
+      config.loadFromFile(where.file);
+      source = where.file;
     }
   } catch (err) {
     if (err instanceof GitOpsError) throw err;
@@ -121,15 +126,22 @@ export function loadKubeconfig(options: KubeconfigOptions = {}): ClusterConnecti
   return connectionOf(config, source, options.credentialTtlMs ?? 60_000);
 }
 
-/** The one kubeconfig file `loadKubeconfig` would read, if it reads exactly one. */
-function singleFile(options: KubeconfigOptions, env: NodeJS.ProcessEnv): string | undefined {
-  if (options.kubeconfigPath) return options.kubeconfigPath;
-  if (env.KUBECONFIG) {
-    const files = env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
-    return files.length === 1 ? files[0] : undefined;
-  }
-  if (env.KUBERNETES_SERVICE_HOST) return undefined;
-  return join(env.HOME ?? homedir(), '.kube', 'config');
+/** Where `loadKubeconfig` reads, in the order controllers look (one place, for both readers). */
+type KubeconfigSource =
+  | {
+      kind: 'in-cluster';
+      /** Asked for (`inCluster`), not found by KUBERNETES_SERVICE_HOST. */ asked: boolean;
+    }
+  | { kind: 'path'; file: string }
+  | { kind: 'list'; files: string[] }
+  | { kind: 'home'; file: string };
+
+function kubeconfigSource(options: KubeconfigOptions, env: NodeJS.ProcessEnv): KubeconfigSource {
+  if (options.inCluster) return { kind: 'in-cluster', asked: true };
+  if (options.kubeconfigPath) return { kind: 'path', file: options.kubeconfigPath };
+  if (env.KUBECONFIG) return { kind: 'list', files: env.KUBECONFIG.split(delimiter).filter((f) => f !== '') };
+  if (env.KUBERNETES_SERVICE_HOST) return { kind: 'in-cluster', asked: false };
+  return { kind: 'home', file: join(env.HOME ?? homedir(), '.kube', 'config') };
 }
 
 /** A connection from a plain kubeconfig (kubeconfig-plain.ts), read as client-node reads it. */
